@@ -1,0 +1,62 @@
+"""One exception hierarchy for everything a user can get wrong.
+
+Errors carry `Problem` records (file, row, column, value, expected) and are rendered
+once, at the edge: the CLI, a notebook or the dashboard. Nothing below the edge prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong (or suspicious) with one value of one input.
+
+    `row` is the row a person sees when they open the file: the header is row 1,
+    so the first data row of a CSV is row 2 (its line number in a text editor) and
+    an Excel row is the sheet's own row number.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        got = "" if self.value is None else f"value {self.value!r}: "
+        return f"{self.severity}: {', '.join(where)}: {got}expected {self.expected}"
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench reports to a user."""
+
+
+class ConfigError(WorkbenchError):
+    """The cycle config is missing, unreadable or inconsistent."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class InputError(WorkbenchError):
+    """One or more inputs failed validation; `problems` lists every error found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class PolicyError(WorkbenchError):
+    """An analysis was asked to rank people by a contextual metric or use a forbidden one."""
