@@ -47,7 +47,7 @@ class CycleWindow(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> CycleWindow:
         if self.end < self.start:
-            raise ValueError(f"cycle {self.id} ends ({self.end}) before it starts ({self.start})")
+            raise ValueError(f"an end on or after the start ({self.start})")
         return self
 
 
@@ -100,25 +100,25 @@ class CycleConfig(_Strict):
     @classmethod
     def _scale(cls, value: list[str | float]) -> list[str | float]:
         if len(value) < 2:
-            raise ValueError("needs at least two ratings, lowest first")
+            raise ValueError("at least two ratings, lowest first")
         if len({str(v) for v in value}) != len(value):
-            raise ValueError("has a rating twice")
+            raise ValueError("each rating once")
         if all(isinstance(v, int | float) for v in value) and list(value) != sorted(value):
-            raise ValueError("numbers must be listed lowest first")
+            raise ValueError("numbers listed lowest first")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CycleConfig:
         ids = [c.id for c in self.cycles]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"cycles: an id appears twice in {ids}")
+            raise ValueError(f"each cycle id once in cycles, got {ids}")
         if self.cycle not in ids:
-            raise ValueError(f"cycle {self.cycle!r} is not one of the cycles listed: {ids}")
+            raise ValueError(f"cycle to be one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
         missing = [name for name in REQUIRED_INPUTS if name not in self.inputs]
         if missing:
-            raise ValueError(f"inputs: missing {', '.join(missing)}")
+            raise ValueError(f"inputs to name {', '.join(missing)} (required)")
         if len(set(self.levels)) != len(self.levels):
-            raise ValueError("levels: a level appears twice")
+            raise ValueError("each level once in levels")
         return self
 
     # -- derived ---------------------------------------------------------------------------
@@ -179,5 +179,12 @@ def _problem(name: str, err: Any) -> Problem:
     key = ".".join(str(part) for part in err["loc"]) or None
     value = err.get("input")
     shown = None if isinstance(value, dict | list) or value is None else str(value)
-    message = err["msg"].removeprefix("Value error, ")
-    return Problem(name, None, f"key {key}" if key else None, shown, message)
+    kind = err["type"]
+    if kind == "missing":
+        expected = "this key (it is required)"
+        shown = None
+    elif kind == "extra_forbidden":
+        expected = "no such key (a typo? see data_samples/cycle.yml for the known keys)"
+    else:
+        expected = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    return Problem(name, None, key, shown, expected, column_label="key")

@@ -128,6 +128,7 @@ CONTRACT: dict[InputName, tuple[Col, ...]] = {
         Col("window_days", "integer"),
         Col("good_events", "number"),
         Col("total_events", "number"),
+        _opt("window_end", "date"),  # several rows per SLO, one per window, make a trend
     ),
     "services": (Col("service", "id"), Col("team")),
     "teams": (Col("team"), _opt("org"), _opt("team_type", "lower")),

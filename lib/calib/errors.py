@@ -27,13 +27,14 @@ class Problem:
     value: str | None
     expected: str
     severity: Severity = "error"
+    column_label: str = "column"  # "key" for a config key
 
     def __str__(self) -> str:
         where = [self.file]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
-            where.append(f"column {self.column}")
+            where.append(f"{self.column_label} {self.column}")
         got = "" if self.value is None else f"value {self.value!r}: "
         return f"{self.severity}: {', '.join(where)}: {got}expected {self.expected}"
 

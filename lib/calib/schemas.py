@@ -150,7 +150,7 @@ def _frame_checks(name: InputName, present: set[str]) -> list[pa.Check]:
         "incidents": [not_before("resolved_at", "started_at")],
         "team_metrics": [not_before("period_end", "period_start"), once(["team", "period_start"])],
         "slos": [
-            once(["service", "slo_name"]),
+            once(["service", "slo_name", "window_end"] if "window_end" in present else ["service", "slo_name"]),
             pa.Check(
                 lambda df: df.good_events.isna() | (df.good_events <= df.total_events),
                 name=f"good_events{SPAN}good_events no larger than total_events",

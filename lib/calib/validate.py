@@ -18,6 +18,7 @@ from calib.config import CycleConfig, InputName
 from calib.contract import CONTRACT, parse
 from calib.errors import InputError, Problem, WorkbenchError
 from calib.load import read_table
+from calib.ratings import canonical_labels
 from calib.schemas import failure_rows, schema_for
 
 SMALL_TEAM = 3  # teams smaller than this get a warning
@@ -82,13 +83,13 @@ def load_cycle(config: CycleConfig) -> CycleData:
             problems.extend(getattr(exc, "problems", []))
             continue
         frame, parse_problems = parse(frame, name, shown)
-        if name == "slos" and "target" in frame.columns:
-            frame["target"] = _as_ratio(frame["target"])
+        frame = _canonical_values(frame, name, config)
         problems.extend(parse_problems)
-        problems.extend(_schema_problems(frame, name, config, shown))
+        unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
+        problems.extend(p for p in _schema_problems(frame, name, config, shown) if (p.row, p.column) not in unreadable)
         tables[name] = frame
         sources[name] = _source(name, path, len(frame), spec.format)
-    if not problems:
+    if "people" in tables:  # cross-table checks on whatever loaded; unreadable cells are already reported
         problems.extend(_cross_table_problems(tables, config))
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
@@ -99,6 +100,17 @@ def load_cycle(config: CycleConfig) -> CycleData:
 
 def _shown(config: CycleConfig, name: InputName) -> str:
     return str(config.inputs[name].path)
+
+
+def _canonical_values(frame: pd.DataFrame, name: InputName, config: CycleConfig) -> pd.DataFrame:
+    """Spellings a person would call the same: rating labels in any case, SLO targets in percent."""
+    if name == "reviews":
+        for column in ("rating", "calibrated_rating"):
+            if column in frame.columns:
+                frame[column] = canonical_labels(frame[column], config)
+    if name == "slos" and "target" in frame.columns:
+        frame["target"] = _as_ratio(frame["target"])
+    return frame
 
 
 def _as_ratio(target: pd.Series) -> pd.Series:
@@ -142,6 +154,8 @@ def _problem(shown: str, column: str | None, row: int | None, value: object, exp
 
 def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> list[Problem]:
     people = tables["people"]
+    if not {"employee_id", "manager_id"} <= set(people.columns):
+        return []
     ids = pd.Index(people["employee_id"])
     people_file = _shown(config, "people")
     problems = _unknown(people, "manager_id", ids, people_file, f"the employee_id of a person in {people_file}")
@@ -159,7 +173,7 @@ def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleCo
                 problems += _unknown(
                     tables[name], column, ids, _shown(config, name), f"the employee_id of a person in {people_file}"
                 )
-    if "evidence" in tables:
+    if "evidence" in tables and "date" in tables["evidence"].columns:
         problems += _outside_cycles(tables["evidence"], config)
     if "deployments" in tables:
         deployment_ids = pd.Index(tables["deployments"]["deployment_id"])
@@ -180,6 +194,8 @@ def _unknown(
     expected: str,
     severity: str = "error",
 ) -> list[Problem]:
+    if column not in frame.columns:  # already reported as a missing column
+        return []
     values = frame[column]
     bad = values.notna() & ~values.isin(known)
     return [Problem(shown, int(row), column, str(v), expected, severity) for row, v in values[bad].items()]

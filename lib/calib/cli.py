@@ -1,0 +1,91 @@
+"""The `calib` command: the edge where errors are rendered for people.
+
+Exit codes: 0 done, 1 invalid config or input (every problem listed), 2 usage error,
+3 internal error (a bug: one line, the traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from calib.errors import WorkbenchError
+
+EXIT_INVALID = 1
+EXIT_INTERNAL = 3
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from calib.config import load_config
+    from calib.frame import normalize
+    from calib.summary import summarize
+    from calib.validate import load_cycle
+
+    print(summarize(normalize(load_cycle(load_config(args.config)))))
+    return 0
+
+
+def _generate_sample(args: argparse.Namespace) -> int:
+    from calib.synth import generate_org, write_org
+
+    frames = generate_org(
+        people=args.people, managers=args.managers, seed=args.seed, deployments=args.deployments, plant=not args.no_plant
+    )
+    write_org(frames, Path(args.out), fmt=args.format)
+    print(f"Wrote {len(frames)} inputs and cycle.yml to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="calib", description="Calibration workbench for engineering performance reviews.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check a cycle's inputs and print a summary")
+    validate.add_argument("config", help="the cycle config (YAML)")
+    validate.set_defaults(run=_validate)
+
+    sample = commands.add_parser("generate-sample", help="write a seeded synthetic org")
+    sample.add_argument("--out", required=True, help="folder to write (created; files in it are replaced)")
+    sample.add_argument("--people", type=int, default=300)
+    sample.add_argument("--managers", type=int, default=40)
+    sample.add_argument("--deployments", type=int, default=None, help="default: realistic rates for the team sizes")
+    sample.add_argument("--seed", type=int, default=20260630)
+    sample.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    sample.add_argument("--no-plant", action="store_true", help="no planted patterns (benchmark orgs)")
+    sample.set_defaults(run=_generate_sample)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; render problems and errors without tracebacks."""
+    from calib.summary import render_problems
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except WorkbenchError as exc:
+        problems = getattr(exc, "problems", None)
+        lines = render_problems(problems) if problems else [f"error: {exc}"]
+        print("\n".join(lines), file=sys.stderr)
+        errors = sum(p.severity == "error" for p in problems or [])
+        if errors:
+            print(f"{errors} error(s); nothing was written.", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so in one line, never a traceback by default
+        if args.debug:
+            traceback.print_exc()
+        print(f"calib: internal error ({type(exc).__name__}: {exc}). Rerun with --debug and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

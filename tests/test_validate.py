@@ -1,0 +1,192 @@
+"""Every validation case of the data contract: one message per problem, naming file, row, column."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from calib.config import load_config
+from calib.errors import InputError, Problem
+from calib.validate import load_cycle
+
+
+def problems_of(config_path) -> list[Problem]:
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(config_path))
+    return [p for p in caught.value.problems if p.severity == "error"]
+
+
+def only(problems: list[Problem]) -> Problem:
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def test_tiny_cycle_is_valid(tiny_cycle):
+    data = load_cycle(load_config(tiny_cycle()))
+    assert set(data.tables) == {"people", "reviews", "evidence", "deployments", "incidents", "slos", "services"}
+    assert data["reviews"].loc[4, "rating"] == "Meets"  # "meets" in the file: case does not matter
+    assert data["slos"]["target"].tolist() == pytest.approx([0.999, 0.99])  # percent -> ratio
+    assert data.sources["people"].rows == 7
+
+
+def test_input_files_are_never_modified(tiny_cycle):
+    path = tiny_cycle()
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in path.parent.iterdir()}
+    load_cycle(load_config(path))
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in path.parent.iterdir()}
+    assert before == after
+
+
+def test_missing_file(tiny_cycle):
+    problem = only(problems_of(tiny_cycle(files={"evidence.csv": None})))
+    assert problem.file == "evidence.csv" and "an existing file" in problem.expected
+
+
+def test_missing_required_column(tiny_cycle):
+    people = "employee_id,name,team,discipline,level\nE1,Ada,lead,engineering,L6\n"
+    problems = problems_of(tiny_cycle(files={"people.csv": people}))
+    missing = [p for p in problems if p.expected.startswith("a column named")]
+    assert [(p.file, p.row, p.column) for p in missing] == [("people.csv", 1, "manager_id")]
+
+
+def test_unknown_rating_label(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2,Outstanding\n"
+    problem = only(problems_of(tiny_cycle(files={"reviews.csv": reviews})))
+    assert (problem.file, problem.row, problem.column, problem.value) == ("reviews.csv", 2, "rating", "Outstanding")
+    assert "Does not meet" in problem.expected and "Far exceeds" in problem.expected
+
+
+def test_numeric_rating_off_the_scale(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2,3\n2026-H1,E4,E2,6\n2026-H1,E5,E2,4.0\n"
+    path = tiny_cycle(
+        files={"reviews.csv": reviews},
+        config=lambda t: t.replace("[Does not meet, Partially meets, Meets, Exceeds, Far exceeds]", "[1, 2, 3, 4, 5]"),
+    )
+    problem = only(problems_of(path))
+    assert (problem.row, problem.column, problem.value) == (3, "rating", "6")
+
+
+def test_duplicate_review(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2,Meets\n2025-H2,E3,E2,Meets\n2026-H1,E3,E2,Exceeds\n"
+    problem = only(problems_of(tiny_cycle(files={"reviews.csv": reviews})))
+    assert problem.row == 4 and problem.column == "cycle,employee_id"
+    assert "once" in problem.expected
+
+
+def test_manager_that_is_not_a_person(tiny_cycle):
+    people = TINY_PEOPLE.replace("E5,Ed Dev,E2", "E5,Ed Dev,E99")
+    problem = only(problems_of(tiny_cycle(files={"people.csv": people})))
+    assert (problem.file, problem.row, problem.column, problem.value) == ("people.csv", 6, "manager_id", "E99")
+
+
+def test_reviewer_that_is_not_a_person(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,X1,Meets\n"
+    problem = only(problems_of(tiny_cycle(files={"reviews.csv": reviews})))
+    assert (problem.file, problem.row, problem.column, problem.value) == ("reviews.csv", 2, "reviewer_id", "X1")
+
+
+def test_loop_in_the_manager_chain(tiny_cycle):
+    people = TINY_PEOPLE.replace("E2,Bo Manager,E1", "E2,Bo Manager,E4")
+    problem = only(problems_of(tiny_cycle(files={"people.csv": people})))
+    assert problem.column == "manager_id" and "E2 -> E4 -> E2" in problem.expected.replace("E4 -> E2 -> E4", "E2 -> E4 -> E2")
+
+
+def test_unparsable_date(tiny_cycle):
+    evidence = "employee_id,date,category,kind,title,url\nE3,2026-13-45,delivery,pr,x,https://a\n"
+    problem = only(problems_of(tiny_cycle(files={"evidence.csv": evidence})))
+    assert (problem.file, problem.row, problem.column, problem.value) == ("evidence.csv", 2, "date", "2026-13-45")
+    assert "date" in problem.expected
+
+
+def test_date_outside_the_cycles(tiny_cycle):
+    evidence = "employee_id,date,category,kind,title,url\nE3,2024-01-02,delivery,pr,x,https://a\n"
+    problem = only(problems_of(tiny_cycle(files={"evidence.csv": evidence})))
+    assert (problem.column, problem.value) == ("date", "2024-01-02")
+    assert "2025-07-01 to 2026-06-30" in problem.expected
+
+
+def test_resolved_before_started(tiny_cycle):
+    incidents = (
+        "incident_id,service,started_at,resolved_at\n"
+        "I1,api-svc,2026-01-05T16:00:00Z,2026-01-05T15:00:00Z\n"
+    )
+    problem = only(problems_of(tiny_cycle(files={"incidents.csv": incidents})))
+    assert (problem.file, problem.row, problem.column) == ("incidents.csv", 2, "resolved_at")
+    assert "after started_at" in problem.expected
+
+
+@pytest.mark.parametrize("target", ["0", "-0.5", "150", "0"])
+def test_slo_target_outside_the_range(tiny_cycle, target):
+    slos = f"service,slo_name,target,window_days,good_events,total_events\napi-svc,availability,{target},30,1,2\n"
+    problem = only(problems_of(tiny_cycle(files={"slos.csv": slos})))
+    assert (problem.file, problem.row, problem.column) == ("slos.csv", 2, "target")
+    assert "(0, 1]" in problem.expected
+
+
+def test_empty_file(tiny_cycle):
+    problem = only(problems_of(tiny_cycle(files={"evidence.csv": ""})))
+    assert problem.file == "evidence.csv" and "header row" in problem.expected
+
+
+def test_header_only_file(tiny_cycle):
+    problem = only(problems_of(tiny_cycle(files={"evidence.csv": "employee_id,date,category,kind,title,url\n"})))
+    assert problem.file == "evidence.csv" and "data row" in problem.expected
+
+
+def test_bom_and_windows_line_endings_load(tiny_cycle):
+    people = ("\ufeff" + TINY_PEOPLE).replace("\n", "\r\n").encode("utf-8")
+    data = load_cycle(load_config(tiny_cycle(files={"people.csv": people})))
+    assert list(data["people"].columns[:2]) == ["employee_id", "name"]
+    assert data["people"]["employee_id"].tolist()[-1] == "E7"
+
+
+def test_semicolon_separated_csv_loads(tiny_cycle):
+    people = TINY_PEOPLE.replace(",", ";")
+    data = load_cycle(load_config(tiny_cycle(files={"people.csv": people})))
+    assert data["people"].loc[4, "manager_id"] == "E2"  # row 4: E3, managed by E2
+
+
+def test_every_problem_in_every_file_is_reported_at_once(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2,Great\n2027-H1,E4,E2,Meets\n"
+    evidence = "employee_id,date,category,kind,title,url\nE3,yesterday,delivery,pr,x,https://a\nE3,2026-01-02,fun,pr,x,\n"
+    problems = problems_of(tiny_cycle(files={"reviews.csv": reviews, "evidence.csv": evidence}))
+    where = sorted((p.file, p.row, p.column) for p in problems)
+    assert where == [
+        ("evidence.csv", 2, "date"),
+        ("evidence.csv", 3, "category"),
+        ("reviews.csv", 2, "rating"),
+        ("reviews.csv", 3, "cycle"),
+    ]
+
+
+def test_warnings_for_suspicious_but_usable_data(tiny_cycle):
+    data = load_cycle(load_config(tiny_cycle()))
+    said = [(p.file, p.column, p.value, p.row) for p in data.warnings]
+    assert ("evidence.csv", "url", None, 4) in said  # evidence without a link
+    assert ("services.csv", "team", "lead", None) in said  # a team with no service
+    assert all(p.severity == "warning" for p in data.warnings)
+    small = [p for p in data.warnings if p.column == "team" and p.file == "people.csv"]
+    assert small == []  # api and lead have 3+ people each
+    people = TINY_PEOPLE + "E8,Hu Solo,E1,solo,engineering,L3,man\n"
+    data = load_cycle(load_config(tiny_cycle(files={"people.csv": people})))
+    assert any(p.file == "people.csv" and p.value == "solo" for p in data.warnings)
+
+
+def test_vendor_headers_are_renamed_by_the_config(tiny_cycle):
+    people = TINY_PEOPLE.replace("employee_id,name,manager_id", "Employee ID,Full Name,Manager ID")
+    columns = "columns:\n  people: {Employee ID: employee_id, Full Name: name, Manager ID: manager_id}\n"
+    data = load_cycle(load_config(tiny_cycle(files={"people.csv": people}, config=lambda t: t + columns)))
+    assert data["people"].loc[2, "name"] == "Ada Top"
+
+
+TINY_PEOPLE = """\
+employee_id,name,manager_id,team,discipline,level,gender
+E1,Ada Top,,lead,engineering,L6,woman
+E2,Bo Manager,E1,api,engineering,L5,man
+E3,Cy Dev,E2,api,engineering,L3,man
+E4,Di Dev,E2,api,product,L4,woman
+E5,Ed Dev,E2,api,engineering,L2,
+E6,Fa Lead,E1,lead,design,L5,woman
+E7,Gu Lead,E1,lead,data,L4,man
+"""
