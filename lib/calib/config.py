@@ -111,14 +111,14 @@ class CycleConfig(_Strict):
     def _consistent(self) -> CycleConfig:
         ids = [c.id for c in self.cycles]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"each cycle id once in cycles, got {ids}")
+            raise ValueError(f"cycles::each cycle id once, got {ids}")
         if self.cycle not in ids:
-            raise ValueError(f"cycle to be one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
+            raise ValueError(f"cycle::one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
         missing = [name for name in REQUIRED_INPUTS if name not in self.inputs]
         if missing:
-            raise ValueError(f"inputs to name {', '.join(missing)} (required)")
+            raise ValueError(f"inputs::an input named {', '.join(missing)} (required)")
         if len(set(self.levels)) != len(self.levels):
-            raise ValueError("each level once in levels")
+            raise ValueError("levels::each level once")
         return self
 
     # -- derived ---------------------------------------------------------------------------
@@ -187,4 +187,7 @@ def _problem(name: str, err: Any) -> Problem:
         expected = "no such key (a typo? see data_samples/cycle.yml for the known keys)"
     else:
         expected = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        if "::" in expected:  # a check across keys names the key it is about
+            key, expected = expected.split("::", 1)
+            shown = None
     return Problem(name, None, key, shown, expected, column_label="key")

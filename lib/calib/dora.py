@@ -92,7 +92,9 @@ def change_lead_times(deploys: pd.DataFrame, changes: pd.DataFrame | None) -> pd
     """
     if changes is None:
         if "lead_time_hours" not in deploys.columns:
-            return pd.DataFrame({"team": [], "day": [], "hours": []})
+            return pd.DataFrame(
+                {"team": pd.Series([], dtype="str"), "day": pd.Series([], dtype="datetime64[us]"), "hours": pd.Series([], dtype="float64")}
+            )
         return deploys.loc[deploys["lead_time_hours"].notna(), ["team", "day"]].assign(
             hours=deploys["lead_time_hours"]
         )
@@ -182,7 +184,7 @@ def _period_metrics(
 def _deploy_days(inside: pd.DataFrame, teams: pd.Index, period: Period) -> pd.DataFrame:
     """Median deployment days per week and per month, and days per six months, per team."""
     days = inside[["team", "day"]].drop_duplicates()
-    first_monday = period.start - pd.Timedelta(days=period.start.dayofweek)
+    first_monday = period.start - pd.Timedelta(days=period.start.day_of_week)
     weeks = pd.date_range(first_monday, period.end, freq="7D")
     months = pd.period_range(period.start, period.end, freq="M")
     week_of = first_monday + pd.to_timedelta((days["day"] - first_monday).dt.days // 7 * 7, unit="D")

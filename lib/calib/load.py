@@ -134,10 +134,14 @@ def _read_excel(
     path: Path, name: str, rename: dict[str, str], expected: set[str], sheet: str | int | None
 ) -> pd.DataFrame:
     try:
-        grid = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, dtype=object)
-    except ValueError as exc:  # unknown sheet
-        raise InputError([Problem(name, None, None, str(sheet), f"an existing sheet ({exc})")]) from None
+        book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise InputError([Problem(name, None, None, None, f"a readable .xlsx workbook ({exc})")]) from None
+    if sheet is not None and sheet not in book.sheet_names and not isinstance(sheet, int):
+        raise InputError([Problem(name, None, None, str(sheet), f"a sheet named one of {book.sheet_names}")])
+    try:
+        grid = book.parse(sheet_name=0 if sheet is None else sheet, header=None, dtype=object)
+    except Exception as exc:
         raise InputError([Problem(name, None, None, None, f"a readable .xlsx workbook ({exc})")]) from None
     grid = grid.dropna(how="all", axis=1)
     if grid.dropna(how="all").empty:

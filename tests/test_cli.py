@@ -1,0 +1,43 @@
+"""The command line as a user meets it: real processes, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def calib(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "calib.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_validate_prints_a_summary(tiny_cycle):
+    run = calib("validate", str(tiny_cycle()))
+    assert run.returncode == 0, run.stderr
+    assert "Cycle 2026-H1" in run.stdout and "reviews" in run.stdout
+    assert "Team delivery levels" in run.stdout and "low 1" in run.stdout
+    assert "Warnings:" in run.stdout
+
+
+def test_validate_lists_every_problem_without_a_traceback(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2,Great\n2026-H1,E3,E2,Meets\n2026-H1,E4,X9,Meets\n"
+    run = calib("validate", str(tiny_cycle(files={"reviews.csv": reviews})))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr + run.stdout
+    lines = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 3
+    assert "error: reviews.csv, row 2, column rating: value 'Great': expected a rating on the scale" in run.stderr
+    assert "reviews.csv, row 3, column cycle,employee_id" in run.stderr
+    assert "reviews.csv, row 4, column reviewer_id: value 'X9'" in run.stderr
+
+
+def test_missing_config_is_an_error_not_a_crash(tmp_path):
+    run = calib("validate", str(tmp_path / "nope.yml"))
+    assert run.returncode == 1 and "nope.yml" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_usage_error_exits_2():
+    assert calib("frobnicate").returncode == 2

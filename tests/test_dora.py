@@ -1,0 +1,174 @@
+"""DORA metrics and grading against hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calib.benchmarks import grade
+from calib.config import load_config
+from calib.dora import (
+    Period,
+    dora_from_events,
+    dora_from_team_metrics,
+    monthly_periods,
+    periods_from_cycles,
+    team_dora,
+)
+from calib.validate import load_cycle
+
+H1 = Period("2026-H1", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30"))
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def deployments(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["deployment_id", "service", "finished_at", "result", "environment"])
+    frame["finished_at"] = pd.to_datetime(frame["finished_at"], utc=True)
+    return frame
+
+
+SERVICES = pd.DataFrame({"service": ["api-svc"], "team": ["api"]})
+
+
+@pytest.fixture
+def tiny(tiny_cycle):
+    data = load_cycle(load_config(tiny_cycle()))
+    return data
+
+
+def test_tiny_cycle_by_hand(tiny):
+    # Successful production deploys in H1: D1, D2 (both Mon 5 Jan) and D5 (Wed 14 Jan); D3 failed, D4 staging.
+    metrics = team_dora(tiny, periods_from_cycles(tiny.config.cycles)).set_index(["team", "period"])
+    row = metrics.loc[("api", "2026-H1")]
+    assert row["deployments"] == 3
+    assert row["weeks"] == 27  # Mondays 29 Dec 2025 .. 29 Jun 2026
+    assert row["deploy_days_per_week"] == 0  # 2 weeks with one day, 25 empty
+    assert row["deploy_days_per_month"] == 0  # Jan 2, Feb-Jun 0
+    assert row["deploy_days_per_half_year"] == pytest.approx(2 / (181 / 182.5))
+    assert row["lead_time_hours"] == 4  # median of 2, 4, 30
+    assert row["lead_time_n"] == 3
+    assert row["change_failure_rate"] == pytest.approx(1 / 3)  # I1 was caused by D2
+    assert row["time_to_restore_hours"] == 1.5  # median of 2.5 h and 0.5 h
+    assert row["time_to_restore_n"] == 2
+    # dora-2023: DF low, LT elite (< 24 h), CFR low (> 15%), TTR high (< 24 h) -> lower median: low
+    assert [row[f"{m}_level"] for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")] == [
+        "low", "elite", "low", "high",
+    ]
+    assert row["delivery_level"] == "low"
+    assert row["deployment_frequency_small_sample"] and row["time_to_restore_small_sample"]  # n < 10
+    empty = metrics.loc[("api", "2025-H2")]
+    assert empty["deployments"] == 0 and np.isnan(empty["change_failure_rate"]) and np.isnan(empty["lead_time_hours"])
+
+
+def test_same_events_graded_by_the_2021_report(tiny):
+    raw = team_dora(tiny, [H1])
+    regraded = grade(raw.drop(columns=[c for c in raw if c.endswith("_level")]), "dora-2021").iloc[0]
+    # DF: 2 deploy days in a half year -> medium; LT 4 h -> high; CFR 33% -> low; TTR 1.5 h -> high
+    assert [regraded[f"{m}_level"] for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")] == [
+        "medium", "high", "low", "high",
+    ]
+    assert regraded["delivery_level"] == "medium"  # sorted: low, medium, high, high -> second lowest
+
+
+def test_daily_deploys_are_elite_and_duplicate_ids_collapse():
+    days = pd.bdate_range("2026-03-02", "2026-03-27")  # four full working weeks
+    rows = [(f"D{i}", "api-svc", f"{d.date()}T12:00:00Z", "SUCCESS", "production") for i, d in enumerate(days)]
+    rows.append(("D0", "api-svc", "2026-03-02T18:00:00Z", "SUCCESS", "production"))  # same id, later
+    march = Period("2026-03", pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-29"))
+    out = grade(dora_from_events(deployments(rows), None, SERVICES, [march]), "dora-2023").iloc[0]
+    assert out["deployments"] == 20
+    assert out["deploy_days_per_week"] == 5
+    assert out["deployment_frequency_level"] == "elite"
+    assert np.isnan(out["change_failure_rate"])  # no incidents given: unknown, not zero
+
+
+def test_lead_time_from_changes_drops_non_positive():
+    deploys = deployments([("D1", "api-svc", "2026-02-02T12:00:00Z", "SUCCESS", "production")])
+    changes = pd.DataFrame(
+        {
+            "change_id": ["c1", "c2", "c3", "c4"],
+            "deployment_id": ["D1", "D1", "D1", "D1"],
+            "created_at": pd.to_datetime(
+                ["2026-02-01T12:00:00Z", "2026-02-02T06:00:00Z", "2026-02-02T11:00:00Z", "2026-02-02T13:00:00Z"], utc=True
+            ),
+        }
+    )
+    out = dora_from_events(deploys, None, SERVICES, [H1], changes=changes).iloc[0]
+    assert out["lead_time_hours"] == 6  # median of 24, 6, 1; the change made after the deploy is dropped
+    assert out["lead_time_n"] == 3 and out["lead_time_dropped"] == 1
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "hours", "level"),
+    [
+        ("dora-2023", 23.9, "elite"),
+        ("dora-2023", 24.0, "high"),
+        ("dora-2023", 24 * 7, "medium"),
+        ("dora-2023", 24 * 30, "low"),
+        ("dora-2021", 0.5, "elite"),
+        ("dora-2021", 24 * 7, "high"),
+        ("dora-2021", 24 * 8, "medium"),
+        ("dora-2021", 730 * 7, "low"),
+    ],
+)
+def test_lead_time_boundaries(benchmark, hours, level):
+    metrics = pd.DataFrame(
+        {
+            "deploy_days_per_week": [np.nan],
+            "deploy_days_per_month": [np.nan],
+            "deploy_days_per_half_year": [np.nan],
+            "lead_time_hours": [hours],
+            "change_failure_rate": [np.nan],
+            "time_to_restore_hours": [np.nan],
+        }
+    )
+    out = grade(metrics, benchmark).iloc[0]
+    assert out["lead_time_level"] == level
+    assert out["delivery_level"] == level  # the only graded metric
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "rate", "level"),
+    [("dora-2023", 0.05, "elite"), ("dora-2023", 0.10, "high"), ("dora-2023", 0.15, "medium"), ("dora-2023", 0.151, "low"),
+     ("dora-2021", 0.15, "elite"), ("dora-2021", 0.30, "high"), ("dora-2021", 0.31, "low")],
+)
+def test_change_failure_rate_boundaries(benchmark, rate, level):
+    metrics = pd.DataFrame({c: [np.nan] for c in ("deploy_days_per_week", "deploy_days_per_month", "deploy_days_per_half_year",
+                                                 "lead_time_hours", "time_to_restore_hours")} | {"change_failure_rate": [rate]})
+    assert grade(metrics, benchmark).iloc[0]["change_failure_rate_level"] == level
+
+
+def test_team_metrics_aggregates_are_recut_to_cycles_with_weights():
+    tm = pd.DataFrame(
+        {
+            "team": ["api", "api", "api"],
+            "period_start": pd.to_datetime(["2026-01-01", "2026-02-01", "2025-12-01"]),
+            "period_end": pd.to_datetime(["2026-01-31", "2026-02-28", "2025-12-31"]),
+            "deployment_frequency": [4.0, 2.0, 9.0],
+            "lead_time_hours": [10.0, 40.0, 1.0],
+            "change_failure_rate": [0.1, 0.0, 0.5],
+            "time_to_restore_hours": [2.0, np.nan, 1.0],
+            "deployment_frequency_n": [5, 4, 4],
+            "lead_time_n": [30, 10, 5],
+            "change_failure_rate_n": [30, 10, 5],
+            "time_to_restore_n": [3, 0, 1],
+        }
+    )
+    out = dora_from_team_metrics(tm, [H1]).iloc[0]
+    assert out["source_rows"] == 2  # December's row belongs to the earlier half
+    assert out["deploy_days_per_week"] == pytest.approx((4 * 5 + 2 * 4) / 9)
+    assert out["lead_time_hours"] == pytest.approx((10 * 30 + 40 * 10) / 40)
+    assert out["change_failure_rate"] == pytest.approx(3 / 40)
+    assert out["time_to_restore_hours"] == 2.0  # the month without incidents carries no weight
+    assert out["deployments"] == 40 and out["time_to_restore_n"] == 3
+
+
+def test_monthly_periods_cover_whole_months():
+    months = monthly_periods(pd.Timestamp("2025-07-15"), pd.Timestamp("2025-09-02"))
+    assert [(m.id, str(m.start.date()), str(m.end.date())) for m in months] == [
+        ("2025-07", "2025-07-01", "2025-07-31"), ("2025-08", "2025-08-01", "2025-08-31"), ("2025-09", "2025-09-01", "2025-09-30"),
+    ]
