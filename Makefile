@@ -22,7 +22,7 @@ demo: $(STAMP)  ## validate and summarize the bundled sample cycle
 	$(BIN)/calib validate $(CONFIG)
 
 test: $(STAMP)  ## the whole suite, the same locally and in CI
-	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
 
 bench: $(STAMP)  ## time and memory of the load/validate/normalize pipeline on a 10k-person org
 	$(BIN)/python -m calib.bench

@@ -8,10 +8,12 @@ name rows by the index kept here: the export's own row numbers. Only canonical c
 returned; the vendor's other columns are dropped, because some of them collide with canonical
 names but mean something else (DevLake's ``created_at`` is when DevLake wrote the record).
 
-Supported pairs and the vendor tables they read (schemas as of 2025):
+Supported pairs and the vendor tables they read (columns as in the sources named below):
 
-DevLake (domain layer, ``backend/core/models/domainlayer`` and the domain-layer schema page
-devlake.apache.org/docs/DataModels/DevLakeDomainLayerSchema):
+DevLake (github.com/apache/incubator-devlake: models in ``backend/core/models/domainlayer``,
+the DORA plugin in ``backend/plugins/dora/tasks``, webhook ids in
+``backend/plugins/webhook/api/deployments.go``; devlake.apache.org/docs/DataModels/
+DevLakeDomainLayerSchema):
 
 - deployments <- ``cicd_deployment_commits``: one row per deployment and repo. Rows sharing a
   ``cicd_deployment_id`` are one deployment (DevLake's ``incident_deploy_connector`` groups them
@@ -42,7 +44,8 @@ devlake.apache.org/docs/DataModels/DevLakeDomainLayerSchema):
   incidents have no service: ``service`` is ``original_project`` unless the export has a
   ``service`` column.
 
-Four Keys (BigQuery views in github.com/dora-team/fourkeys ``queries/*.sql``):
+Four Keys (github.com/dora-team/fourkeys: BigQuery views ``queries/deployments.sql``,
+``changes.sql``, ``incidents.sql``; dashboard ``dashboard/fourkeys_dashboard.json``):
 
 - deployments <- ``four_keys.deployments`` (``source, deploy_id, time_created, main_commit,
   changes``). Four Keys keeps successful deployments only and records no environment, so every
@@ -312,10 +315,11 @@ def _timestamps(values: pd.Series) -> pd.Series:
     """UTC times where readable, NaT elsewhere (as `calib.contract` reads them)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.to_datetime(values, utc=True)
+    # microseconds throughout: a unit inferred from the first pass may not hold the retried values
     times = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    times = times.astype("datetime64[us, UTC]")
     retry = values.notna() & times.isna()
     if retry.any():
-        times = times.copy()
         times[retry] = pd.to_datetime(values[retry], errors="coerce", utc=True, format="mixed")
     return times
 

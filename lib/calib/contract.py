@@ -204,7 +204,7 @@ def _as_datetime(raw: pd.Series) -> pd.Series:
         values = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
         retry = raw.notna() & values.isna()
         if retry.any():  # e.g. "03/31/2026" from a spreadsheet export
-            values = values.copy()
+            values = values.astype("datetime64[us, UTC]")  # the first pass may infer second precision
             values[retry] = pd.to_datetime(raw[retry], errors="coerce", utc=True, format="mixed")
     if getattr(values.dt, "tz", None) is None:
         values = values.dt.tz_localize("UTC")
