@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from calib import adapters
 from calib.config import load_config
 from calib.contract import parse

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
 from calib.crossed import INSTEVAL_LME4, fit_crossed, insteval_benchmark
 
 

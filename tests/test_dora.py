@@ -55,8 +55,13 @@ def test_tiny_cycle_by_hand(tiny):
     assert row["time_to_restore_hours"] == 1.5  # median of 2.5 h and 0.5 h
     assert row["time_to_restore_n"] == 2
     # dora-2023: DF low, LT elite (< 24 h), CFR low (> 15%), TTR high (< 24 h) -> lower median: low
-    assert [row[f"{m}_level"] for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")] == [
-        "low", "elite", "low", "high",
+    assert [
+        row[f"{m}_level"] for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+    ] == [
+        "low",
+        "elite",
+        "low",
+        "high",
     ]
     assert row["delivery_level"] == "low"
     assert row["deployment_frequency_small_sample"] and row["time_to_restore_small_sample"]  # n < 10
@@ -68,8 +73,13 @@ def test_same_events_graded_by_the_2021_report(tiny):
     raw = team_dora(tiny, [H1])
     regraded = grade(raw.drop(columns=[c for c in raw if c.endswith("_level")]), "dora-2021").iloc[0]
     # DF: 2 deploy days in a half year -> medium; LT 4 h -> high; CFR 33% -> low; TTR 1.5 h -> high
-    assert [regraded[f"{m}_level"] for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")] == [
-        "medium", "high", "low", "high",
+    assert [
+        regraded[f"{m}_level"] for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+    ] == [
+        "medium",
+        "high",
+        "low",
+        "high",
     ]
     assert regraded["delivery_level"] == "medium"  # sorted: low, medium, high, high -> second lowest
 
@@ -93,7 +103,8 @@ def test_lead_time_from_changes_drops_non_positive():
             "change_id": ["c1", "c2", "c3", "c4"],
             "deployment_id": ["D1", "D1", "D1", "D1"],
             "created_at": pd.to_datetime(
-                ["2026-02-01T12:00:00Z", "2026-02-02T06:00:00Z", "2026-02-02T11:00:00Z", "2026-02-02T13:00:00Z"], utc=True
+                ["2026-02-01T12:00:00Z", "2026-02-02T06:00:00Z", "2026-02-02T11:00:00Z", "2026-02-02T13:00:00Z"],
+                utc=True,
             ),
         }
     )
@@ -133,12 +144,30 @@ def test_lead_time_boundaries(benchmark, hours, level):
 
 @pytest.mark.parametrize(
     ("benchmark", "rate", "level"),
-    [("dora-2023", 0.05, "elite"), ("dora-2023", 0.10, "high"), ("dora-2023", 0.15, "medium"), ("dora-2023", 0.151, "low"),
-     ("dora-2021", 0.15, "elite"), ("dora-2021", 0.30, "high"), ("dora-2021", 0.31, "low")],
+    [
+        ("dora-2023", 0.05, "elite"),
+        ("dora-2023", 0.10, "high"),
+        ("dora-2023", 0.15, "medium"),
+        ("dora-2023", 0.151, "low"),
+        ("dora-2021", 0.15, "elite"),
+        ("dora-2021", 0.30, "high"),
+        ("dora-2021", 0.31, "low"),
+    ],
 )
 def test_change_failure_rate_boundaries(benchmark, rate, level):
-    metrics = pd.DataFrame({c: [np.nan] for c in ("deploy_days_per_week", "deploy_days_per_month", "deploy_days_per_half_year",
-                                                 "lead_time_hours", "time_to_restore_hours")} | {"change_failure_rate": [rate]})
+    metrics = pd.DataFrame(
+        {
+            c: [np.nan]
+            for c in (
+                "deploy_days_per_week",
+                "deploy_days_per_month",
+                "deploy_days_per_half_year",
+                "lead_time_hours",
+                "time_to_restore_hours",
+            )
+        }
+        | {"change_failure_rate": [rate]}
+    )
     assert grade(metrics, benchmark).iloc[0]["change_failure_rate_level"] == level
 
 
@@ -170,5 +199,7 @@ def test_team_metrics_aggregates_are_recut_to_cycles_with_weights():
 def test_monthly_periods_cover_whole_months():
     months = monthly_periods(pd.Timestamp("2025-07-15"), pd.Timestamp("2025-09-02"))
     assert [(m.id, str(m.start.date()), str(m.end.date())) for m in months] == [
-        ("2025-07", "2025-07-01", "2025-07-31"), ("2025-08", "2025-08-01", "2025-08-31"), ("2025-09", "2025-09-01", "2025-09-30"),
+        ("2025-07", "2025-07-01", "2025-07-31"),
+        ("2025-08", "2025-08-01", "2025-08-31"),
+        ("2025-09", "2025-09-01", "2025-09-30"),
     ]

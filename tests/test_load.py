@@ -20,7 +20,9 @@ def read(path: Path, **kwargs) -> pd.DataFrame:
 @pytest.mark.parametrize("separator", [",", ";", "\t", "|"])
 def test_csv_separators(tmp_path, separator):
     path = tmp_path / "x.csv"
-    path.write_text(separator.join(["id", "name"]) + "\n" + separator.join(["1", "Ann; Lee" if separator != ";" else "Ann"]) + "\n")
+    path.write_text(
+        separator.join(["id", "name"]) + "\n" + separator.join(["1", "Ann; Lee" if separator != ";" else "Ann"]) + "\n"
+    )
     frame = read(path)
     assert frame.columns.tolist() == ["id", "name"] and frame.loc[2, "id"] == "1"
 

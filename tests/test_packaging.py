@@ -6,7 +6,6 @@ import re
 import tomllib
 
 import yaml
-
 from conftest import ROOT
 
 CONDA_ONLY = {"python", "pip"}
@@ -37,7 +36,9 @@ def test_every_declared_package_is_pinned_in_the_lock():
         _name(r) for extra in project["optional-dependencies"].values() for r in extra
     }
     pinned = {
-        _name(line) for line in (ROOT / "requirements.lock").read_text().splitlines() if "==" in line and not line.startswith(" ")
+        _name(line)
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith(" ")
     }
     assert declared <= pinned
 

@@ -73,7 +73,9 @@ def test_peer_scores_average_criteria_rows_first():
 # -- seeded simulations ---------------------------------------------------------------------------
 
 
-def simulate_org(rng: np.random.Generator, *, managers: int = 40, shifted: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_org(
+    rng: np.random.Generator, *, managers: int = 40, shifted: float = 0.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """An org whose first manager has 10 reports shifted by `shifted` rating points; peers see the truth."""
     sizes = rng.integers(4, 13, size=managers)
     sizes[0] = 10

@@ -6,6 +6,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+
 from calib.reliability import (
     _alpha,
     koo_li_band,

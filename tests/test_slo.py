@@ -16,7 +16,9 @@ def slos(rows):
 
 
 def test_attainment_budget_and_burn():
-    out = slo_status(slos([("a", "availability", 0.999, 30, 999_500, 1_000_000), ("a", "latency", 0.99, 30, 985_000, 1_000_000)]))
+    out = slo_status(
+        slos([("a", "availability", 0.999, 30, 999_500, 1_000_000), ("a", "latency", 0.99, 30, 985_000, 1_000_000)])
+    )
     first, second = out.iloc[0], out.iloc[1]
     assert first["attainment"] == pytest.approx(0.9995)
     assert first["error_budget"] == pytest.approx(0.001)
@@ -39,8 +41,10 @@ def test_team_slos_pool_and_count_windows():
     frame = slos([("a", "availability", 0.999, 30, 999_500, 1_000_000), ("a", "latency", 0.99, 30, 985_000, 1_000_000)])
     frame["window_end"] = pd.to_datetime(["2026-01-31", "2025-12-31"])
     services = pd.DataFrame({"service": ["a"], "team": ["api"]})
-    periods = [Period("H2", pd.Timestamp("2025-07-01"), pd.Timestamp("2025-12-31")),
-               Period("H1", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30"))]
+    periods = [
+        Period("H2", pd.Timestamp("2025-07-01"), pd.Timestamp("2025-12-31")),
+        Period("H1", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30")),
+    ]
     out = team_slos(frame, services, periods).set_index("period")
     assert out.loc["H1", "slo_windows"] == 1 and out.loc["H1", "slo_met_share"] == 1.0
     assert out.loc["H2", "slo_budget_consumed"] == pytest.approx(1.5)

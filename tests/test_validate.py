@@ -89,7 +89,9 @@ def test_reviewer_that_is_not_a_person(tiny_cycle):
 def test_loop_in_the_manager_chain(tiny_cycle):
     people = TINY_PEOPLE.replace("E2,Bo Manager,E1", "E2,Bo Manager,E4")
     problem = only(problems_of(tiny_cycle(files={"people.csv": people})))
-    assert problem.column == "manager_id" and "E2 -> E4 -> E2" in problem.expected.replace("E4 -> E2 -> E4", "E2 -> E4 -> E2")
+    assert problem.column == "manager_id" and "E2 -> E4 -> E2" in problem.expected.replace(
+        "E4 -> E2 -> E4", "E2 -> E4 -> E2"
+    )
 
 
 def test_unparsable_date(tiny_cycle):
@@ -107,10 +109,7 @@ def test_date_outside_the_cycles(tiny_cycle):
 
 
 def test_resolved_before_started(tiny_cycle):
-    incidents = (
-        "incident_id,service,started_at,resolved_at\n"
-        "I1,api-svc,2026-01-05T16:00:00Z,2026-01-05T15:00:00Z\n"
-    )
+    incidents = "incident_id,service,started_at,resolved_at\nI1,api-svc,2026-01-05T16:00:00Z,2026-01-05T15:00:00Z\n"
     problem = only(problems_of(tiny_cycle(files={"incidents.csv": incidents})))
     assert (problem.file, problem.row, problem.column) == ("incidents.csv", 2, "resolved_at")
     assert "after started_at" in problem.expected
@@ -149,7 +148,9 @@ def test_semicolon_separated_csv_loads(tiny_cycle):
 
 def test_every_problem_in_every_file_is_reported_at_once(tiny_cycle):
     reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2,Great\n2027-H1,E4,E2,Meets\n"
-    evidence = "employee_id,date,category,kind,title,url\nE3,yesterday,delivery,pr,x,https://a\nE3,2026-01-02,fun,pr,x,\n"
+    evidence = (
+        "employee_id,date,category,kind,title,url\nE3,yesterday,delivery,pr,x,https://a\nE3,2026-01-02,fun,pr,x,\n"
+    )
     problems = problems_of(tiny_cycle(files={"reviews.csv": reviews, "evidence.csv": evidence}))
     where = sorted((p.file, p.row, p.column) for p in problems)
     assert where == [

@@ -30,13 +30,18 @@ def ensure_org(folder: Path, params: dict, fmt: str = "csv") -> Path:
 
     started = time.perf_counter()
     frames = generate_org(
-        people=params["people"], managers=params["managers"], deployments=params["deployments"],
-        seed=params["seed"], plant=False,
+        people=params["people"],
+        managers=params["managers"],
+        deployments=params["deployments"],
+        seed=params["seed"],
+        plant=False,
     )
     write_org(frames, folder, fmt=fmt)
     marker.write_text(wanted)
-    print(f"  generated {params['people']:,} people, {params['deployments']:,} deployments "
-          f"in {time.perf_counter() - started:.1f} s -> {folder}")
+    print(
+        f"  generated {params['people']:,} people, {params['deployments']:,} deployments "
+        f"in {time.perf_counter() - started:.1f} s -> {folder}"
+    )
     return folder / "cycle.yml"
 
 
@@ -85,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     best = min(runs, key=lambda r: r["total_s"])
     rows = ", ".join(f"{k} {v:,}" for k, v in best["rows"].items())
     print(f"  inputs: {rows}")
-    print(f"  load+validate {best['load_validate_s']:.2f} s, normalize {best['normalize_s']:.2f} s, "
-          f"total {best['total_s']:.2f} s (best of {len(runs)}; all: "
-          + ", ".join(f"{r['total_s']:.2f}" for r in runs) + ")")
+    print(
+        f"  load+validate {best['load_validate_s']:.2f} s, normalize {best['normalize_s']:.2f} s, "
+        f"total {best['total_s']:.2f} s (best of {len(runs)}; all: "
+        + ", ".join(f"{r['total_s']:.2f}" for r in runs)
+        + ")"
+    )
     print(f"  peak RSS {max(r['peak_rss_mb'] for r in runs):,.0f} MB")
     return 0
 

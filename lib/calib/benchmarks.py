@@ -85,15 +85,23 @@ def _deploy_grade_2021(per_week: float, per_month: float, per_half_year: float) 
 GRADERS: dict[str, dict[str, Callable]] = {
     "dora-2021": {
         "deployment_frequency": _deploy_grade_2021,
-        "lead_time": _upper([(1 * HOUR, "elite"), (WEEK, "high"), (6 * MONTH, "medium")], inclusive=True, fallback="low"),
-        "time_to_restore": _upper([(1 * HOUR, "elite"), (DAY, "high"), (WEEK, "medium")], inclusive=False, fallback="low"),
+        "lead_time": _upper(
+            [(1 * HOUR, "elite"), (WEEK, "high"), (6 * MONTH, "medium")], inclusive=True, fallback="low"
+        ),
+        "time_to_restore": _upper(
+            [(1 * HOUR, "elite"), (DAY, "high"), (WEEK, "medium")], inclusive=False, fallback="low"
+        ),
         "change_failure_rate": _upper([(0.15, "elite"), (0.30, "high")], inclusive=True, fallback="low"),
     },
     "dora-2023": {
         "deployment_frequency": _deploy_grade_2023,
         "lead_time": _upper([(DAY, "elite"), (WEEK, "high"), (30 * DAY, "medium")], inclusive=False, fallback="low"),
-        "time_to_restore": _upper([(1 * HOUR, "elite"), (DAY, "high"), (WEEK, "medium")], inclusive=False, fallback="low"),
-        "change_failure_rate": _upper([(0.05, "elite"), (0.10, "high"), (0.15, "medium")], inclusive=True, fallback="low"),
+        "time_to_restore": _upper(
+            [(1 * HOUR, "elite"), (DAY, "high"), (WEEK, "medium")], inclusive=False, fallback="low"
+        ),
+        "change_failure_rate": _upper(
+            [(0.05, "elite"), (0.10, "high"), (0.15, "medium")], inclusive=True, fallback="low"
+        ),
     },
 }
 
@@ -130,7 +138,9 @@ def grade(metrics: pd.DataFrame, benchmark: str) -> pd.DataFrame:
         ("change_failure_rate", "change_failure_rate"),
     ):
         out[f"{metric}_level"] = out[column].astype("float64").map(graders[metric])
-    level_columns = [f"{m}_level" for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")]
+    level_columns = [
+        f"{m}_level" for m in ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+    ]
     for column in level_columns:
         out[column] = out[column].astype(LEVEL_TYPE)
     codes = np.column_stack([out[c].cat.codes.to_numpy() for c in level_columns]).astype(float)

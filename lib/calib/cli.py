@@ -28,11 +28,37 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from calib.analyze import run_analyses, write_analysis
+    from calib.config import load_config
+    from calib.frame import normalize
+    from calib.validate import load_cycle
+
+    analysis = run_analyses(normalize(load_cycle(load_config(args.config))))
+    out = Path(args.out)
+    write_analysis(analysis, out)
+    counts = {}
+    for finding in analysis.findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    summary = ", ".join(f"{counts[k]} {k}" for k in ("alert", "warning", "info") if k in counts) or "none"
+    print(
+        f"{len(analysis.findings)} findings ({summary}); wrote {out / 'findings.json'} and {len(analysis.tables)} tables in {out / 'tables'}"
+    )
+    for finding in analysis.findings:
+        if finding.severity == "alert":
+            print(f"  [{finding.kind}] {finding.explanation}")
+    return 0
+
+
 def _generate_sample(args: argparse.Namespace) -> int:
     from calib.synth import generate_org, write_org
 
     frames = generate_org(
-        people=args.people, managers=args.managers, seed=args.seed, deployments=args.deployments, plant=not args.no_plant
+        people=args.people,
+        managers=args.managers,
+        seed=args.seed,
+        deployments=args.deployments,
+        plant=not args.no_plant,
     )
     write_org(frames, Path(args.out), fmt=args.format)
     print(f"Wrote {len(frames)} inputs and cycle.yml to {args.out}")
@@ -41,13 +67,20 @@ def _generate_sample(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="calib", description="Calibration workbench for engineering performance reviews.")
+    parser = argparse.ArgumentParser(
+        prog="calib", description="Calibration workbench for engineering performance reviews."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check a cycle's inputs and print a summary")
     validate.add_argument("config", help="the cycle config (YAML)")
     validate.set_defaults(run=_validate)
+
+    analyze = commands.add_parser("analyze", help="run every analysis; write findings.json and tables/")
+    analyze.add_argument("config", help="the cycle config (YAML)")
+    analyze.add_argument("--out", default="reports/analysis", help="output folder (default: reports/analysis)")
+    analyze.set_defaults(run=_analyze)
 
     sample = commands.add_parser("generate-sample", help="write a seeded synthetic org")
     sample.add_argument("--out", required=True, help="folder to write (created; files in it are replaced)")
@@ -83,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line, never a traceback by default
         if args.debug:
             traceback.print_exc()
-        print(f"calib: internal error ({type(exc).__name__}: {exc}). Rerun with --debug and report it.", file=sys.stderr)
+        print(
+            f"calib: internal error ({type(exc).__name__}: {exc}). Rerun with --debug and report it.", file=sys.stderr
+        )
         return EXIT_INTERNAL
 
 

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calib.errors import ConfigError, Problem
+from calib.policy import MetricPolicy
 
 InputName = Literal[
     "people",
@@ -28,6 +29,7 @@ InputName = Literal[
     "services",
     "teams",
     "expectations",
+    "telemetry",
 ]
 REQUIRED_INPUTS: tuple[InputName, ...] = ("people", "reviews")
 DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
@@ -85,7 +87,8 @@ class CycleConfig(_Strict):
     inputs: dict[InputName, InputSpec]
     columns: dict[InputName, dict[str, str]] = Field(default_factory=dict)  # vendor header -> ours
     dora: DoraSettings = Field(default_factory=DoraSettings)
-    guideline_curve: dict[str, float] | None = None  # rating label -> expected share (issue 3)
+    guideline_curve: dict[str, float] | None = None  # rating label -> expected share; never enforced
+    metric_policy: MetricPolicy = Field(default_factory=MetricPolicy)  # extends calib.policy's defaults
     base_dir: Path = Path(".")
     source: Path | None = None
 
@@ -119,6 +122,13 @@ class CycleConfig(_Strict):
             raise ValueError(f"inputs::an input named {', '.join(missing)} (required)")
         if len(set(self.levels)) != len(self.levels):
             raise ValueError("levels::each level once")
+        if self.guideline_curve is not None:
+            unknown = sorted(set(self.guideline_curve) - set(self.rating_labels))
+            if unknown:
+                raise ValueError(f"guideline_curve::labels from rating_scale, got {', '.join(unknown)}")
+            shares = list(self.guideline_curve.values())
+            if min(shares) < 0 or abs(sum(shares) - 1) > 0.01:
+                raise ValueError(f"guideline_curve::non-negative shares summing to 1, got a sum of {sum(shares):g}")
         return self
 
     # -- derived ---------------------------------------------------------------------------

@@ -139,6 +139,12 @@ CONTRACT: dict[InputName, tuple[Col, ...]] = {
         _opt("key_steps"),
         _opt("status", "lower"),
     ),
+    "telemetry": (  # per-person context metrics, long format; see calib.policy
+        Col("cycle", "id"),
+        Col("employee_id", "id"),
+        Col("metric", "lower"),
+        Col("value", "number", nullable=True),
+    ),
 }
 
 
@@ -181,8 +187,11 @@ def _convert(raw: pd.Series, kind: Kind) -> pd.Series:
     if kind == "datetime":
         return _as_datetime(raw)
     if kind == "bool":
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.astype("boolean")
         text = _as_text(raw).str.lower()
-        return text.map(lambda v: True if v in TRUE_WORDS else False if v in FALSE_WORDS else None)
+        values = text.map(lambda v: True if v in TRUE_WORDS else False if v in FALSE_WORDS else None)
+        return values.astype("boolean")
     raise ValueError(f"unknown column kind {kind}")
 
 

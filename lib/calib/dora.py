@@ -72,9 +72,7 @@ def production_deployments(deployments: pd.DataFrame, services: pd.DataFrame, en
     Returns columns deployment_id, service, team, finished_at (UTC), day (naive date) and,
     when the input has it, lead_time_hours (the largest of a collapsed id's rows).
     """
-    prod = deployments.loc[
-        (deployments["environment"] == environment.lower()) & (deployments["result"] == "SUCCESS")
-    ]
+    prod = deployments.loc[(deployments["environment"] == environment.lower()) & (deployments["result"] == "SUCCESS")]
     aggregations = {"service": ("service", "first"), "finished_at": ("finished_at", "max")}
     if "lead_time_hours" in prod.columns:
         aggregations["lead_time_hours"] = ("lead_time_hours", "max")
@@ -93,11 +91,13 @@ def change_lead_times(deploys: pd.DataFrame, changes: pd.DataFrame | None) -> pd
     if changes is None:
         if "lead_time_hours" not in deploys.columns:
             return pd.DataFrame(
-                {"team": pd.Series([], dtype="str"), "day": pd.Series([], dtype="datetime64[us]"), "hours": pd.Series([], dtype="float64")}
+                {
+                    "team": pd.Series([], dtype="str"),
+                    "day": pd.Series([], dtype="datetime64[us]"),
+                    "hours": pd.Series([], dtype="float64"),
+                }
             )
-        return deploys.loc[deploys["lead_time_hours"].notna(), ["team", "day"]].assign(
-            hours=deploys["lead_time_hours"]
-        )
+        return deploys.loc[deploys["lead_time_hours"].notna(), ["team", "day"]].assign(hours=deploys["lead_time_hours"])
     joined = changes[["deployment_id", "created_at"]].merge(
         deploys[["deployment_id", "team", "day", "finished_at"]], on="deployment_id", how="inner"
     )
@@ -189,11 +189,17 @@ def _deploy_days(inside: pd.DataFrame, teams: pd.Index, period: Period) -> pd.Da
     months = pd.period_range(period.start, period.end, freq="M")
     week_of = first_monday + pd.to_timedelta((days["day"] - first_monday).dt.days // 7 * 7, unit="D")
     per_week = (
-        days.assign(week=week_of).groupby(["team", "week"]).size().unstack(fill_value=0)
+        days.assign(week=week_of)
+        .groupby(["team", "week"])
+        .size()
+        .unstack(fill_value=0)
         .reindex(index=teams, columns=weeks, fill_value=0)
     )
     per_month = (
-        days.assign(month=days["day"].dt.to_period("M")).groupby(["team", "month"]).size().unstack(fill_value=0)
+        days.assign(month=days["day"].dt.to_period("M"))
+        .groupby(["team", "month"])
+        .size()
+        .unstack(fill_value=0)
         .reindex(index=teams, columns=months, fill_value=0)
     )
     span_days = (period.end - period.start).days + 1

@@ -79,7 +79,9 @@ def calibration_frame(data: CycleData, dora: pd.DataFrame, slos: pd.DataFrame) -
     person["level"] = person["level"].astype(pd.CategoricalDtype(config.levels, ordered=True))
     person["level_rank"] = person["level"].cat.codes + 1
     if data.has("teams"):
-        person = person.merge(data["teams"][["team", *_present(data["teams"], ["org", "team_type"])]], on="team", how="left")
+        person = person.merge(
+            data["teams"][["team", *_present(data["teams"], ["org", "team_type"])]], on="team", how="left"
+        )
     person["team_size"] = person.groupby("team")["employee_id"].transform("size")
 
     reviews = with_rating_numbers(data["reviews"], config)
@@ -108,7 +110,9 @@ def _evidence_counts(data: CycleData) -> pd.DataFrame:
     evidence = data["evidence"]
     parts = []
     for window in data.config.cycles:
-        inside = evidence[(evidence["date"] >= pd.Timestamp(window.start)) & (evidence["date"] <= pd.Timestamp(window.end))]
+        inside = evidence[
+            (evidence["date"] >= pd.Timestamp(window.start)) & (evidence["date"] <= pd.Timestamp(window.end))
+        ]
         counts = inside.groupby(["employee_id", "category"]).size().unstack(fill_value=0)
         counts = counts.reindex(columns=list(EVIDENCE_CATEGORIES), fill_value=0)
         counts.columns = [f"evidence_{c}_n" for c in counts.columns]

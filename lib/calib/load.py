@@ -75,13 +75,9 @@ def read_table(
     frame = frame.rename(columns={_clean_header(k): v for k, v in rename.items()})
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
-        raise InputError(
-            [Problem(display_name, 1, c, c, "each column once (after renaming)") for c in duplicated]
-        )
+        raise InputError([Problem(display_name, 1, c, c, "each column once (after renaming)") for c in duplicated])
     if frame.empty:
-        raise InputError(
-            [Problem(display_name, None, None, None, "a header row and at least one data row")]
-        )
+        raise InputError([Problem(display_name, None, None, None, "a header row and at least one data row")])
     return frame
 
 
@@ -95,9 +91,7 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not merely a character cut by the sample's end
-            raise InputError(
-                [Problem(name, None, None, None, f"UTF-8 text (byte {exc.start} is not UTF-8)")]
-            ) from None
+            raise InputError([Problem(name, None, None, None, f"UTF-8 text (byte {exc.start} is not UTF-8)")]) from None
         text = head[: exc.start].decode("utf-8-sig")
     if not text.strip():
         raise InputError([Problem(name, None, None, None, "a header row and at least one data row")])
@@ -125,9 +119,7 @@ def _read_csv_slowly(path: Path, name: str, options: dict) -> pd.DataFrame:
             problem = Problem(name, None, None, None, f"a well-formed CSV file ({exc})")
         raise InputError([problem]) from None
     except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem(name, None, None, None, f"UTF-8 text (byte {exc.start} is not UTF-8)")]
-        ) from None
+        raise InputError([Problem(name, None, None, None, f"UTF-8 text (byte {exc.start} is not UTF-8)")]) from None
 
 
 def _read_excel(

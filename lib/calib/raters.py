@@ -55,7 +55,9 @@ def peer_scores(feedback: pd.DataFrame | None, cycle: str) -> pd.Series:
     """Each reviewee's mean cross-link score in the cycle (criterion rows averaged first)."""
     if feedback is None or feedback.empty:
         return pd.Series(dtype="float64", name="peer_score")
-    rows = feedback[(feedback["cycle"] == cycle) & feedback["relationship"].isin(CROSS_LINKS) & feedback["score"].notna()]
+    rows = feedback[
+        (feedback["cycle"] == cycle) & feedback["relationship"].isin(CROSS_LINKS) & feedback["score"].notna()
+    ]
     per_rater = rows.groupby(["reviewee_id", "reviewer_id"])["score"].mean()
     return per_rater.groupby(level="reviewee_id").mean().rename("peer_score")
 
@@ -141,7 +143,13 @@ def fixed_effects(data: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
     )
 
 
-def flag(table: pd.DataFrame, *, min_group_size: int, alpha: float = FAMILY_WISE_ALPHA, threshold: float = PRACTICAL_THRESHOLD) -> pd.DataFrame:
+def flag(
+    table: pd.DataFrame,
+    *,
+    min_group_size: int,
+    alpha: float = FAMILY_WISE_ALPHA,
+    threshold: float = PRACTICAL_THRESHOLD,
+) -> pd.DataFrame:
     """Holm-adjust the p-values of managers with enough reports; flag what also passes the threshold."""
     out = table.copy()
     out["small"] = out["n"] < min_group_size
@@ -243,7 +251,11 @@ def manager_effects(
     table = flag(fixed_effects(data, covariates), min_group_size=min_group_size, alpha=alpha, threshold=threshold)
     table = table.merge(shrunken_effects(data, covariates), on="manager_id", how="left")
     flagged = table.loc[table["flagged"], "manager_id"].tolist()
-    checks = ordinal_check(data, covariates, flagged) if ordinal else pd.DataFrame(columns=["manager_id", "ordinal_coef", "ordinal_p"])
+    checks = (
+        ordinal_check(data, covariates, flagged)
+        if ordinal
+        else pd.DataFrame(columns=["manager_id", "ordinal_coef", "ordinal_p"])
+    )
     table = table.merge(checks, on="manager_id", how="left")
     method = _method(covariates, cross_links, alpha, threshold)
     findings = [_finding(row, names or {}, method, threshold) for row in table[table["flagged"]].itertuples()]
@@ -264,13 +276,15 @@ def _method(covariates: list[str], cross_links: list[str], alpha: float, thresho
     )
 
 
-def _finding(row, names: dict[str, str], method: str, threshold: float) -> Finding:  # noqa: ANN001 - a table row
+def _finding(row, names: dict[str, str], method: str, threshold: float) -> Finding:
     who = names.get(row.manager_id, row.manager_id)
     word = "higher" if row.raw_effect > 0 else "lower"
     agrees = ""
     if pd.notna(getattr(row, "ordinal_coef", np.nan)):
         same = np.sign(row.ordinal_coef) == np.sign(row.raw_effect)
-        agrees = " The ordinal check points the same way." if same else " The ordinal check does not agree: read with care."
+        agrees = (
+            " The ordinal check points the same way." if same else " The ordinal check does not agree: read with care."
+        )
     return Finding(
         kind="rater_leniency" if row.raw_effect > 0 else "rater_severity",
         subject=row.manager_id,

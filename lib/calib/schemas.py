@@ -28,7 +28,7 @@ DTYPES = {
     "integer": "float64",
     "date": "datetime64[us]",
     "datetime": "datetime64[us, UTC]",
-    "bool": object,
+    "bool": "boolean",
 }
 
 
@@ -171,9 +171,7 @@ def failure_rows(failures: pd.DataFrame) -> list[tuple[str | None, int | None, o
     its first named column and name all of its columns.
     """
     rows = []
-    for column, index, value, check in failures[["column", "index", "failure_case", "check"]].itertuples(
-        index=False
-    ):
+    for column, index, value, check in failures[["column", "index", "failure_case", "check"]].itertuples(index=False):
         expected = str(check)
         if SPAN in expected:
             key, expected = expected.split(SPAN, 1)

@@ -16,7 +16,7 @@ def render_problems(problems: list[Problem], shown_per_kind: int = SHOWN_PER_KIN
     """One line per problem, errors first; long runs of the same mistake end with a count."""
     ordered = sorted(problems, key=lambda p: (p.severity != "error", p.file, p.column or "", p.expected, p.row or 0))
     lines = []
-    for (severity, file, column, expected), group in groupby(
+    for (severity, file, column, _expected), group in groupby(
         ordered, key=lambda p: (p.severity, p.file, p.column, p.expected)
     ):
         items = list(group)

@@ -127,9 +127,7 @@ def _source(name: InputName, path: Path, rows: int, fmt: str) -> Source:
     return Source(name, path, path.stat().st_size, digest.hexdigest(), rows, fmt)
 
 
-def _schema_problems(
-    frame: pd.DataFrame, name: InputName, config: CycleConfig, shown: str
-) -> list[Problem]:
+def _schema_problems(frame: pd.DataFrame, name: InputName, config: CycleConfig, shown: str) -> list[Problem]:
     schema = schema_for(name, config, frame.columns)
     try:
         schema.validate(frame, lazy=True)
@@ -166,6 +164,7 @@ def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleCo
         "evidence": ("employee_id",),
         "peer_feedback": ("reviewer_id", "reviewee_id"),
         "expectations": ("employee_id",),
+        "telemetry": ("employee_id",),
     }
     for name, columns in person_refs.items():
         if name in tables:
@@ -180,8 +179,12 @@ def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleCo
         for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
             if name in tables and column in tables[name]:
                 problems += _unknown(
-                    tables[name], column, deployment_ids, _shown(config, name),
-                    f"a deployment_id in {_shown(config, 'deployments')}", severity="warning",
+                    tables[name],
+                    column,
+                    deployment_ids,
+                    _shown(config, name),
+                    f"a deployment_id in {_shown(config, 'deployments')}",
+                    severity="warning",
                 )
     return problems
 
@@ -218,8 +221,13 @@ def _manager_loops(people: pd.DataFrame, shown: str) -> list[Problem]:
             loop = path[path.index(node) :]
             chain = " -> ".join([*loop, node])
             problems.append(
-                Problem(shown, int(row_of[node]), "manager_id", manager_of[node],
-                        f"a manager chain that ends at the top, not the loop {chain}")
+                Problem(
+                    shown,
+                    int(row_of[node]),
+                    "manager_id",
+                    manager_of[node],
+                    f"a manager chain that ends at the top, not the loop {chain}",
+                )
             )
         for visited in path:
             state[visited] = "done"
@@ -233,8 +241,7 @@ def _outside_cycles(evidence: pd.DataFrame, config: CycleConfig) -> list[Problem
     bad = dates.notna() & ((dates < start) | (dates > end))
     expected = f"a date inside the configured cycles, {start.date()} to {end.date()}"
     return [
-        Problem(_shown(config, "evidence"), int(row), "date", str(d.date()), expected)
-        for row, d in dates[bad].items()
+        Problem(_shown(config, "evidence"), int(row), "date", str(d.date()), expected) for row, d in dates[bad].items()
     ]
 
 
@@ -244,38 +251,108 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
     warnings = []
     sizes = people.groupby("team").size()
     for team, size in sizes[sizes < SMALL_TEAM].items():
-        warnings.append(Problem(people_file, None, "team", str(team),
-                                f"at least {SMALL_TEAM} people per team (has {size}); its figures are fragile", "warning"))
+        warnings.append(
+            Problem(
+                people_file,
+                None,
+                "team",
+                str(team),
+                f"at least {SMALL_TEAM} people per team (has {size}); its figures are fragile",
+                "warning",
+            )
+        )
     if "evidence" in tables:
         evidence = tables["evidence"]
         no_url = evidence["url"].isna()
         for row in evidence.index[no_url]:
-            warnings.append(Problem(_shown(config, "evidence"), int(row), "url", None,
-                                    "a link to the evidence, so the room can check it", "warning"))
+            warnings.append(
+                Problem(
+                    _shown(config, "evidence"),
+                    int(row),
+                    "url",
+                    None,
+                    "a link to the evidence, so the room can check it",
+                    "warning",
+                )
+            )
     else:
-        warnings.append(Problem("config", None, "inputs", "evidence",
-                                "an evidence log; without it no evidence packet can be shown", "warning"))
+        warnings.append(
+            Problem(
+                "config",
+                None,
+                "inputs",
+                "evidence",
+                "an evidence log; without it no evidence packet can be shown",
+                "warning",
+            )
+        )
     if "services" in tables:
         owned = set(tables["services"]["team"])
         for team in sorted(set(people["team"]) - owned):
-            warnings.append(Problem(_shown(config, "services"), None, "team", str(team),
-                                    "at least one service owned by each team; this team has no delivery or SLO context",
-                                    "warning"))
+            warnings.append(
+                Problem(
+                    _shown(config, "services"),
+                    None,
+                    "team",
+                    str(team),
+                    "at least one service owned by each team; this team has no delivery or SLO context",
+                    "warning",
+                )
+            )
         services = pd.Index(tables["services"]["service"])
         for name in ("deployments", "incidents", "slos"):
             if name in tables:
                 unowned = sorted(set(tables[name]["service"].dropna()) - set(services))
                 for service in unowned:
-                    warnings.append(Problem(_shown(config, name), None, "service", str(service),
-                                            f"a service listed in {_shown(config, 'services')}; it counts for no team",
-                                            "warning"))
+                    warnings.append(
+                        Problem(
+                            _shown(config, name),
+                            None,
+                            "service",
+                            str(service),
+                            f"a service listed in {_shown(config, 'services')}; it counts for no team",
+                            "warning",
+                        )
+                    )
     if not any(name in tables for name in ("deployments", "team_metrics")):
-        warnings.append(Problem("config", None, "inputs", None,
-                                "deployments or team_metrics; without them there is no delivery context", "warning"))
+        warnings.append(
+            Problem(
+                "config",
+                None,
+                "inputs",
+                None,
+                "deployments or team_metrics; without them there is no delivery context",
+                "warning",
+            )
+        )
+    if "telemetry" in tables:
+        telemetry = tables["telemetry"]
+        banned = telemetry["metric"].map(config.metric_policy.kind) == "forbidden"
+        for metric in sorted(set(telemetry.loc[banned, "metric"])):
+            warnings.append(
+                Problem(
+                    _shown(config, "telemetry"),
+                    None,
+                    "metric",
+                    metric,
+                    "no forbidden metric (calib.policy); these rows are ignored everywhere",
+                    "warning",
+                )
+            )
     reviews = tables["reviews"]
     reviewed = set(reviews.loc[reviews["cycle"] == config.cycle, "employee_id"])
     unreviewed = people.loc[~people["employee_id"].isin(reviewed)]
     if len(unreviewed):
-        warnings.append(Problem(_shown(config, "reviews"), None, "employee_id", None,
-                                f"a review in {config.cycle} for every person; {len(unreviewed)} have none", "warning"))
+        warnings.append(
+            Problem(
+                _shown(config, "reviews"),
+                None,
+                "employee_id",
+                None,
+                f"a review in {config.cycle} for every person; {len(unreviewed)} "
+                f"{'has' if len(unreviewed) == 1 else 'have'} none ({', '.join(sorted(unreviewed['employee_id'])[:5])}"
+                f"{', ...' if len(unreviewed) > 5 else ''})",
+                "warning",
+            )
+        )
     return warnings
