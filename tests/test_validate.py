@@ -191,3 +191,12 @@ E5,Ed Dev,E2,api,engineering,L2,
 E6,Fa Lead,E1,lead,design,L5,woman
 E7,Gu Lead,E1,lead,data,L4,man
 """
+
+
+def test_forbidden_telemetry_is_named_in_a_warning(tiny_cycle):
+    telemetry = "cycle,employee_id,metric,value\n2026-H1,E3,pr_count,12\n2026-H1,E3,lines_of_code,9000\n"
+    path = tiny_cycle(files={"telemetry.csv": telemetry}, config=lambda t: t + "  telemetry: telemetry.csv\n")
+    data = load_cycle(load_config(path))
+    said = [p for p in data.warnings if p.file == "telemetry.csv"]
+    assert [(p.column, p.value) for p in said] == [("metric", "lines_of_code")]
+    assert "forbidden" in said[0].expected
