@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from calib.errors import WorkbenchError
+from calib.errors import UsageError, WorkbenchError
 
 EXIT_INVALID = 1
 EXIT_INTERNAL = 3

@@ -61,3 +61,7 @@ class InputError(WorkbenchError):
 
 class PolicyError(WorkbenchError):
     """An analysis was asked to rank people by a contextual metric or use a forbidden one."""
+
+
+class UsageError(WorkbenchError):
+    """A command was asked for something it cannot do (e.g. an org too small for its managers)."""
