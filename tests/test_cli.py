@@ -41,3 +41,9 @@ def test_missing_config_is_an_error_not_a_crash(tmp_path):
 
 def test_usage_error_exits_2():
     assert calib("frobnicate").returncode == 2
+
+
+def test_impossible_sample_sizes_are_a_user_error(tmp_path):
+    run = calib("generate-sample", "--out", str(tmp_path / "org"), "--people", "100", "--managers", "40")
+    assert run.returncode == 1 and "internal error" not in run.stderr and "teams" in run.stderr
+    assert not (tmp_path / "org").exists()

@@ -53,13 +53,16 @@ def _analyze(args: argparse.Namespace) -> int:
 def _generate_sample(args: argparse.Namespace) -> int:
     from calib.synth import generate_org, write_org
 
-    frames = generate_org(
-        people=args.people,
-        managers=args.managers,
-        seed=args.seed,
-        deployments=args.deployments,
-        plant=not args.no_plant,
-    )
+    try:
+        frames = generate_org(
+            people=args.people,
+            managers=args.managers,
+            seed=args.seed,
+            deployments=args.deployments,
+            plant=not args.no_plant,
+        )
+    except ValueError as exc:  # sizes the generator cannot honour
+        raise UsageError(f"generate-sample: {exc}") from None
     write_org(frames, Path(args.out), fmt=args.format)
     print(f"Wrote {len(frames)} inputs and cycle.yml to {args.out}")
     return 0
