@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from calib.benchmarks import grade
+from calib.contract import is_in
 from calib.validate import CycleData
 
 HOURS = pd.Timedelta(hours=1)
@@ -129,12 +130,12 @@ def dora_from_events(
     deploys = production_deployments(deployments, services, environment)
     leads = change_lead_times(deploys, changes)
     owned = team_incidents(incidents, services) if incidents is not None else None
-    failed_ids = (
-        set(incidents["caused_by_deployment_id"].dropna())
+    links = (
+        incidents["caused_by_deployment_id"]
         if incidents is not None and "caused_by_deployment_id" in incidents.columns
-        else set()
+        else pd.Series([], dtype="str")
     )
-    deploys["failed"] = deploys["deployment_id"].isin(failed_ids)
+    deploys["failed"] = is_in(deploys["deployment_id"], links)
     teams = sorted(services["team"].dropna().unique())
     rows = []
     for period in periods:

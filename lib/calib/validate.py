@@ -15,7 +15,7 @@ import pandera.pandas as pa
 
 from calib import adapters
 from calib.config import CycleConfig, InputName
-from calib.contract import CONTRACT, parse
+from calib.contract import CONTRACT, is_in, parse
 from calib.errors import InputError, Problem, WorkbenchError
 from calib.load import read_table
 from calib.ratings import canonical_labels
@@ -200,7 +200,7 @@ def _unknown(
     if column not in frame.columns:  # already reported as a missing column
         return []
     values = frame[column]
-    bad = values.notna() & ~values.isin(known)
+    bad = values.notna() & ~is_in(values, known)
     return [Problem(shown, int(row), column, str(v), expected, severity) for row, v in values[bad].items()]
 
 
@@ -287,8 +287,8 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
             )
         )
     if "services" in tables:
-        owned = set(tables["services"]["team"])
-        for team in sorted(set(people["team"]) - owned):
+        owned = set(tables["services"]["team"].unique())
+        for team in sorted(set(people["team"].unique()) - owned):
             warnings.append(
                 Problem(
                     _shown(config, "services"),
@@ -302,7 +302,7 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
         services = pd.Index(tables["services"]["service"])
         for name in ("deployments", "incidents", "slos"):
             if name in tables:
-                unowned = sorted(set(tables[name]["service"].dropna()) - set(services))
+                unowned = sorted(set(tables[name]["service"].dropna().unique()) - set(services))
                 for service in unowned:
                     warnings.append(
                         Problem(
