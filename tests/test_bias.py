@@ -101,7 +101,7 @@ def test_bottom_rating_ratio_reads_below_one_as_adverse() -> None:
     assert a["adjusted_or"] == pytest.approx((5 / 45) / (10 / 40), rel=1e-4)  # reference odds over group odds
     assert a["smd"] < 0  # rated lower on average
     [finding] = result.findings
-    assert finding.severity == "warning"  # 10/50 vs 5/50 is not beyond chance
+    assert finding.severity == "info"  # 10/50 vs 5/50 is not beyond chance (Fisher p = 0.26): recorded, not flagged
     assert "bottom rating at 20% vs 10% for 'b' (impact ratio 0.50 = 10% / 20%, n = 50 and 50)" in finding.explanation
     assert "could be chance" in finding.explanation
 

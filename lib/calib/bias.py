@@ -21,7 +21,10 @@ cluster-robust SEs by reviewer_id; levels or disciplines where everyone or no on
 carry no information on the group effect and are set aside first; a group where everyone or no
 one was selected (separation), a model that does not converge or cannot be fitted leaves the
 odds ratio missing with a note. A finding is an *alert* when impact ratio < 0.8 and the
-Holm-adjusted p < 0.05 (column holm_p), a *warning* when only the four-fifths rule trips. The
+Holm-adjusted p < 0.05 (column holm_p); a *warning* when the four-fifths rule trips and the
+unadjusted Fisher p < 0.05 (suggestive, not surviving the correction); otherwise *info*: the
+four-fifths rule alone trips on small numbers all the time, and a gap that could be chance is
+recorded, not flagged on noise. The
 risk-ratio interval adds 0.5 to every cell when one is zero (statsmodels' Table2x2 default).
 
 Records lacking the attribute (missing or blank) are counted in a row labelled
@@ -423,7 +426,7 @@ def _finding(row: dict, reference: dict, method: str, alpha: float, cycle: str) 
         interval=(row["rr_lower"], row["rr_upper"]),
         n=row["n"],
         threshold=FOUR_FIFTHS,
-        severity="alert" if alert else "warning",
+        severity="alert" if alert else "warning" if row["fisher_p"] < alpha else "info",
         explanation=explanation,
         method=method,
         details=details,
