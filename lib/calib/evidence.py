@@ -41,8 +41,15 @@ STRONG_MIN_ITEMS = 3  # a level that rarely logs reliability work has a 75th per
 SLO_RISE = 0.1  # team_slo_met_share up by at least this since the previous cycle
 DELIVERY_LEVELS = ["low", "medium", "high", "elite"]
 KIND_WORDS = {
-    "pr": "PRs", "ticket": "tickets", "design_doc": "design docs", "launch": "launches", "incident": "incidents",
-    "postmortem": "postmortems", "oncall": "on-call shifts", "slo_fix": "SLO fixes", "talk": "talks",
+    "pr": "PRs",
+    "ticket": "tickets",
+    "design_doc": "design docs",
+    "launch": "launches",
+    "incident": "incidents",
+    "postmortem": "postmortems",
+    "oncall": "on-call shifts",
+    "slo_fix": "SLO fixes",
+    "talk": "talks",
     "rfc_review": "RFC reviews",
 }
 
@@ -148,8 +155,15 @@ def recency_by_manager(
     """
     logged = people[people["items"] > 0]
     grouped = logged.groupby("reviewer_id", sort=True)["late_share"]
-    out = pd.DataFrame({"people": grouped.size(), "items": logged.groupby("reviewer_id")["items"].sum(),
-                        "late_share": grouped.mean(), "sd": grouped.std(ddof=1), "total": grouped.sum()})
+    out = pd.DataFrame(
+        {
+            "people": grouped.size(),
+            "items": logged.groupby("reviewer_id")["items"].sum(),
+            "late_share": grouped.mean(),
+            "sd": grouped.std(ddof=1),
+            "total": grouped.sum(),
+        }
+    )
     out = out.reindex(np.sort(people["reviewer_id"].dropna().unique())).rename_axis("reviewer_id")
     out[["people", "items"]] = out[["people", "items"]].fillna(0).astype("int64")
     n = out["people"].to_numpy(dtype=float)
@@ -224,8 +238,9 @@ def evidence_health(
     ]
     managers = recency_by_manager(people, min_group_size=min_group_size, alpha=alpha)
     light = criteria_counts(people["employee_id"], items, criteria) < LIGHT_MIN_EXAMPLES
-    table = pd.DataFrame({"criterion": list(criteria), "people": len(people),
-                          "people_light": [int(light[c].sum()) for c in criteria]})
+    table = pd.DataFrame(
+        {"criterion": list(criteria), "people": len(people), "people_light": [int(light[c].sum()) for c in criteria]}
+    )
     table["share_light"] = table["people_light"] / table["people"].where(table["people"] > 0)
     findings = [_thin_finding(row) for row in people[people["thin"]].itertuples()]
     findings += [_recency_finding(row, min_group_size, alpha) for row in managers[managers["flagged"]].itertuples()]
@@ -249,8 +264,13 @@ def _thin_finding(row: Any) -> Finding:
     if row.items and missing:
         basis += f", none about {' or '.join(missing)}"
     return Finding(
-        kind="thin_evidence", subject=row.employee_id, estimate=float(row.items),
-        interval=None, n=int(row.items), threshold=float(THIN_MIN_ITEMS), severity="warning",
+        kind="thin_evidence",
+        subject=row.employee_id,
+        estimate=float(row.items),
+        interval=None,
+        n=int(row.items),
+        threshold=float(THIN_MIN_ITEMS),
+        severity="warning",
         explanation=f"{row.employee_id} is rated {row.final_rating} on {basis}: "
         "ask for examples before the rating stands.",
         method=(
@@ -264,8 +284,13 @@ def _thin_finding(row: Any) -> Finding:
 
 def _recency_finding(row: Any, min_group_size: int, alpha: float) -> Finding:
     return Finding(
-        kind="recency_bias", subject=row.reviewer_id, estimate=float(row.late_share),
-        interval=(float(row.lower), float(row.upper)), n=int(row.people), threshold=RECENCY_THRESHOLD, severity="alert",
+        kind="recency_bias",
+        subject=row.reviewer_id,
+        estimate=float(row.late_share),
+        interval=(float(row.lower), float(row.upper)),
+        n=int(row.people),
+        threshold=RECENCY_THRESHOLD,
+        severity="alert",
         explanation=(
             f"{row.reviewer_id}'s people logged on average {row.late_share:.0%} of their evidence in the last fifth "
             f"of the cycle (95% interval {row.lower:.0%} to {row.upper:.0%}; the rest of the org {row.reference:.0%}, "
@@ -284,8 +309,13 @@ def _recency_finding(row: Any, min_group_size: int, alpha: float) -> Finding:
 
 def _light_finding(row: Any) -> Finding:
     return Finding(
-        kind="light_criterion", subject=row.criterion, estimate=float(row.share_light),
-        interval=None, n=int(row.people), threshold=LIGHT_MAJORITY, severity="info",  # a census: no interval
+        kind="light_criterion",
+        subject=row.criterion,
+        estimate=float(row.share_light),
+        interval=None,
+        n=int(row.people),
+        threshold=LIGHT_MAJORITY,
+        severity="info",  # a census: no interval
         explanation=(
             f"Most people ({row.people_light} of {row.people}) have fewer than two examples for {row.criterion}: "
             "the rating on that criterion rests on memory."
@@ -361,7 +391,13 @@ def invisible_work(
     )
     individual = _column(rows, "track").astype("object").fillna("ic") != "manager"  # managing is the work
     visible_is_normal = table["visible_median"] > 0  # where PRs are not the work, few PRs mean nothing
-    found = (table["visible"] <= table["visible_p25"]) & visible_is_normal & corroborated & individual & (position <= labels.index(middle))
+    found = (
+        (table["visible"] <= table["visible_p25"])
+        & visible_is_normal
+        & corroborated
+        & individual
+        & (position <= labels.index(middle))
+    )
     table = table[found].sort_values("employee_id", kind="stable").reset_index(drop=True)
     method = (
         f"Evidence counts against people at the same level (the whole org below {min_group_size} people): "
@@ -389,8 +425,12 @@ def _level_percentiles(table: pd.DataFrame, min_group_size: int) -> pd.DataFrame
         keys = keys.where(sizes < min_group_size, candidate)
     out = pd.DataFrame({"compared_with": keys})
     out["group_size"] = keys.map(keys.value_counts()).astype("int64")
-    wanted = [("visible_p25", "visible", LOW_QUANTILE), ("visible_median", "visible", 0.5),
-              ("reliability_p75", "reliability", STRONG_QUANTILE), ("influence_p75", "influence", STRONG_QUANTILE)]
+    wanted = [
+        ("visible_p25", "visible", LOW_QUANTILE),
+        ("visible_median", "visible", 0.5),
+        ("reliability_p75", "reliability", STRONG_QUANTILE),
+        ("influence_p75", "influence", STRONG_QUANTILE),
+    ]
     for name, column, q in wanted:
         out[name] = table.groupby(keys)[column].transform("quantile", q).astype("float64")
     return out
@@ -412,13 +452,16 @@ def _team_change(frame: pd.DataFrame, rows: pd.DataFrame, cycle: str) -> pd.Data
     now_grade = _grade(_column(rows, "team_delivery_level"))
     prev_grade = rows["team"].map(_grade(_column(before, "team_delivery_level")).groupby(before["team"]).first())
     prev_slo = rows["team"].map(_column(before, "team_slo_met_share").groupby(before["team"]).first())
-    return pd.DataFrame({
-        "team_slo_met_share": _column(rows, "team_slo_met_share").astype("float64"),
-        "team_slo_met_share_prev": prev_slo.astype("float64"),
-        "team_delivery_level": now_grade.map(names),
-        "team_delivery_level_prev": prev_grade.map(names),
-        "delivery_rose": now_grade > prev_grade,  # NaN on either side compares False
-    }, index=rows.index)
+    return pd.DataFrame(
+        {
+            "team_slo_met_share": _column(rows, "team_slo_met_share").astype("float64"),
+            "team_slo_met_share_prev": prev_slo.astype("float64"),
+            "team_delivery_level": now_grade.map(names),
+            "team_delivery_level_prev": prev_grade.map(names),
+            "delivery_rose": now_grade > prev_grade,  # NaN on either side compares False
+        },
+        index=rows.index,
+    )
 
 
 def _grade(levels: pd.Series) -> pd.Series:
@@ -443,14 +486,24 @@ def _invisible_finding(row: Any, items: pd.DataFrame, visible_kinds: Sequence[st
     visible = " or ".join(KIND_WORDS.get(k, f"{k.replace('_', ' ')} items") for k in visible_kinds)
     because = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     return Finding(
-        kind="invisible_work", subject=row.employee_id, estimate=float(row.visible),
-        interval=None, n=int(row.group_size), threshold=float(row.visible_p25), severity="info",
+        kind="invisible_work",
+        subject=row.employee_id,
+        estimate=float(row.visible),
+        interval=None,
+        n=int(row.group_size),
+        threshold=float(row.visible_p25),
+        severity="info",
         explanation=(
             f"{row.employee_id} ({row.level}) has few {visible} for their level but {because}: "
             f"check for undervalued deep work before the {row.final_rating} stands."
         ),
         method=method,
-        details={"signal": row.signal, "compared_with": row.compared_with, "reliability": int(row.reliability),
-                 "influence": int(row.influence), "reliability_p75": float(row.reliability_p75),
-                 "influence_p75": float(row.influence_p75)},
+        details={
+            "signal": row.signal,
+            "compared_with": row.compared_with,
+            "reliability": int(row.reliability),
+            "influence": int(row.influence),
+            "reliability_p75": float(row.reliability_p75),
+            "influence_p75": float(row.influence_p75),
+        },
     )
