@@ -252,9 +252,18 @@ def test_central_tendency_finds_a_manager_who_rates_nine_of_ten_meets() -> None:
     assert table["share_middle"].tolist() == [0.9, 0.4, 1.0] and table["small"].tolist() == [False, False, True]
     assert table.loc[0, "org_share_middle"] == pytest.approx(17 / 24)
     [finding] = curve_findings(None, None, table, labels=LABELS)
-    assert (finding.kind, finding.subject, finding.severity, finding.n) == ("central_tendency", "Bunch", "warning", 10)
+    # 9 of 10 against an org share of 17/24: binomial p = 0.13, so recorded (info), not flagged
+    assert (finding.kind, finding.subject, finding.severity, finding.n) == ("central_tendency", "Bunch", "info", 10)
     assert finding.estimate == 0.9 and finding.interval[0] < 0.9 < finding.interval[1]
     assert "9 of 10 people the middle rating (Meets)" in finding.explanation
+
+
+def test_central_tendency_warns_only_beyond_chance() -> None:
+    counts = np.array([[[0, 1, 19, 0, 0]], [[3, 4, 4, 4, 3]], [[3, 4, 4, 4, 3]]])
+    frame = frame_from_counts(counts, managers=["Bunch", "A", "B"])
+    [finding] = curve_findings(None, None, central_tendency(frame, labels=LABELS), labels=LABELS)
+    # 19 of 20 against an org share of 27/56: binomial p ~ 1e-5, Holm over 3 managers still tiny
+    assert finding.subject == "Bunch" and finding.severity == "warning" and finding.details["p_holm"] < 0.001
 
 
 def test_an_even_scale_has_two_middle_ratings() -> None:

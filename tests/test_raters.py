@@ -13,6 +13,7 @@ LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 
 def frame_of(rows: list[tuple[str, str, float, str, str]], cycle: str = "C") -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["employee_id", "reviewer_id", "rating_value", "level", "discipline"])
+    frame["level_rank"] = frame["level"].str[1:].astype(int)
     frame["cycle"] = cycle
     return frame
 

@@ -89,6 +89,9 @@ class CycleConfig(_Strict):
     dora: DoraSettings = Field(default_factory=DoraSettings)
     guideline_curve: dict[str, float] | None = None  # rating label -> expected share; never enforced
     metric_policy: MetricPolicy = Field(default_factory=MetricPolicy)  # extends calib.policy's defaults
+    links: dict[str, str] = Field(default_factory=dict)  # reference links: process, leveling framework, ...
+    leveling_framework: Path | None = None  # YAML of criteria x levels (relative to this file)
+    work_queries: dict[str, str] = Field(default_factory=dict)  # "finding your work" URL templates
     base_dir: Path = Path(".")
     source: Path | None = None
 

@@ -344,29 +344,53 @@ def _org(d: dict, alpha: float) -> Finding:
 
 
 def _central(tendency: pd.DataFrame, share: float, min_n: int, labels: list[str] | None) -> list[Finding]:
-    hit = tendency[~tendency["small"] & (tendency["n"] >= min_n) & (tendency["share_middle"] >= share)]
+    """Central tendency: a warning when the binomial test against the org's middle share survives
+    Holm across every eligible manager; otherwise info (a team can simply be alike, and with 40
+    managers a 9-of-10 team turns up by chance in most orgs)."""
+    eligible = tendency[~tendency["small"] & (tendency["n"] >= min_n)]
+    p_vs_org = np.array([
+        binomtest(int(r["n_middle"]), int(r["n"]), min(float(r["org_share_middle"]), 1.0), alternative="greater").pvalue
+        for _, r in eligible.iterrows()
+    ])
+    adjusted = pd.Series(_holm(p_vs_org), index=eligible.index) if len(eligible) else pd.Series(dtype=float)
+    hit = eligible[eligible["share_middle"] >= share]
     k = len(labels or [])
     rating = f"the middle rating ({' / '.join(labels[(k - 1) // 2 : k // 2 + 1])})" if labels else "the middle rating"
     out = []
-    for _, row in hit.iterrows():
+    for index, row in hit.iterrows():
         n, middle, org = int(row["n"]), int(row["n_middle"]), float(row["org_share_middle"])
         low, high = proportion_confint(middle, n, method="wilson")
+        p_holm = float(adjusted[index])
         out.append(Finding(
             kind="central_tendency", subject=_subject(row), estimate=float(row["share_middle"]),
-            interval=(float(low), float(high)), n=n, threshold=share, severity="warning",
+            interval=(float(low), float(high)), n=n, threshold=share,
+            severity="warning" if p_holm < 0.05 else "info",
             explanation=(
                 f"Manager {row['reviewer_id']} gave {middle} of {n} people {rating}"
-                f"{f' in {row.cycle}' if 'cycle' in row.index else ''}, against {org:.0%} across the org: "
-                "check whether each rating reflects that person's evidence rather than a safe default."
+                f"{f' in {row.cycle}' if 'cycle' in row.index else ''}, against {org:.0%} across the org "
+                f"(Holm-adjusted p = {_p(p_holm)}): check whether each rating reflects that person's evidence "
+                "rather than a safe default."
             ),
             method=(
-                f"Share at the middle of the scale with a Wilson 95% interval; a descriptive threshold "
-                f"(>= {share:.0%} with n >= {min_n}), not a test: a team can be alike."
+                f"Share at the middle of the scale with a Wilson 95% interval, shown at >= {share:.0%} with n >= {min_n}; "
+                "a warning only when a one-sided binomial test against the org's share survives Holm across managers."
             ),
             details={"entropy_normalized": float(row["entropy_normalized"]), "org_share_middle": org,
                      "org_entropy_normalized": float(row["org_entropy_normalized"]),
-                     "p_vs_org": float(binomtest(middle, n, min(org, 1.0), alternative="greater").pvalue)},
+                     "p_vs_org": float(p_vs_org[list(eligible.index).index(index)]), "p_holm": p_holm},
         ))
+    return out
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm-adjusted p-values (monotone, capped at 1)."""
+    if len(p) == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    scaled = (len(p) - np.arange(len(p))) * p[order]
+    adjusted = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
     return out
 
 

@@ -20,3 +20,28 @@ def suppressed_groups(sizes: pd.Series, min_group_size: int) -> pd.Series:
             order = pd.DataFrame({"size": shown, "name": shown.index.astype(str)}).sort_values(["size", "name"])
             out[order.index[0]] = True
     return out
+
+
+def pseudonym(employee_id: str, *, salt: str = "") -> str:
+    """A stable pseudonym for blind mode, e.g. "Person 7F3A2C".
+
+    The same id (and salt) always gives the same pseudonym, so a room can follow one person
+    across views and reruns; six hex digits of a SHA-256 keep collisions rare (about one in
+    three thousand for 10k people, resolved by `pseudonyms`).
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"{salt}:{employee_id}".encode()).hexdigest().upper()
+    return f"Person {digest[:6]}"
+
+
+def pseudonyms(ids: list[str] | pd.Series, *, salt: str = "") -> dict[str, str]:
+    """id -> pseudonym for many ids, lengthening a digest only where two would collide."""
+    import hashlib
+
+    unique = sorted({str(i) for i in ids})
+    out = {i: pseudonym(i, salt=salt) for i in unique}
+    clashes = pd.Series(out).duplicated(keep=False)
+    for i in pd.Series(out)[clashes].index:
+        out[i] = "Person " + hashlib.sha256(f"{salt}:{i}".encode()).hexdigest().upper()[:10]
+    return out

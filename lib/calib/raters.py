@@ -30,14 +30,17 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from calib.crossed import fit_crossed
 from calib.findings import Finding
+from calib.reliability import peer_ratings
 
 CROSS_LINKS = ("peer", "cross_functional", "skip_level", "calibrator", "report")
 PRACTICAL_THRESHOLD = 0.5  # rating points
 # A false alarm names a manager in front of their peers. Holm on OLS t-tests is close to exact,
-# so a 5% family-wise level flags ~5% of null orgs; at 2.5% seeded null orgs of 40 managers
-# (teams of 4-12) were flagged in 2.0% of 400 orgs, and a +1 point shift on 10 reports was found
-# in 85% of 400 orgs (tests/test_raters.py re-checks both on 200 orgs each).
+# so a 5% family-wise level flags ~5% of null orgs (4.7% of 300 measured); at 2.5%, with peer
+# standing from the crossed-model BLUP, seeded null orgs of 40 managers (teams of 4-12) were
+# flagged in 2.75% of 400 orgs, and a +1 point shift on 10 reports was found in 86% of 400 orgs
+# (tests/test_raters.py re-checks both on 200 orgs each).
 FAMILY_WISE_ALPHA = 0.025
 
 
@@ -52,14 +55,21 @@ class RaterEffects:
 
 
 def peer_scores(feedback: pd.DataFrame | None, cycle: str) -> pd.Series:
-    """Each reviewee's mean cross-link score in the cycle (criterion rows averaged first)."""
+    """Each reviewee's peer standing in the cycle, from the cross-links.
+
+    The reviewee BLUP of the crossed model score ~ 1 + (1|reviewer) + (1|reviewee)
+    (calib.crossed): it corrects for each reviewer's own leniency and shrinks people with few
+    raters toward the mean, so one harsh reviewer cannot make a person look weak and their
+    manager look lenient. Criterion rows are averaged per (reviewer, reviewee) first.
+    """
     if feedback is None or feedback.empty:
         return pd.Series(dtype="float64", name="peer_score")
-    rows = feedback[
-        (feedback["cycle"] == cycle) & feedback["relationship"].isin(CROSS_LINKS) & feedback["score"].notna()
-    ]
-    per_rater = rows.groupby(["reviewee_id", "reviewer_id"])["score"].mean()
-    return per_rater.groupby(level="reviewee_id").mean().rename("peer_score")
+    rows = feedback[(feedback["cycle"] == cycle) & feedback["relationship"].isin(CROSS_LINKS)]
+    pairs = peer_ratings(rows)
+    if pairs["reviewee_id"].nunique() < 2 or pairs["reviewer_id"].nunique() < 2:
+        return pairs.groupby("reviewee_id")["score"].mean().rename("peer_score")
+    fit = fit_crossed(pairs["score"], pairs["reviewer_id"], pairs["reviewee_id"])
+    return (fit.mu + fit.ratee_effects).rename("peer_score")
 
 
 def design(frame: pd.DataFrame, peer: pd.Series) -> tuple[pd.DataFrame, list[str]]:
@@ -68,12 +78,14 @@ def design(frame: pd.DataFrame, peer: pd.Series) -> tuple[pd.DataFrame, list[str
         {
             "y": frame["rating_value"].to_numpy(dtype=float),
             "manager": frame["reviewer_id"].astype(str).to_numpy(),
-            "level": frame["level"].astype(str).to_numpy(),
+            "level_rank": frame["level_rank"].astype(float).to_numpy(),
             "discipline": frame["discipline"].astype(str).to_numpy(),
         },
         index=frame["employee_id"].astype(str).to_numpy(),
     )
-    covariates = ["C(level)", "C(discipline)"]
+    # level enters as its rank (a linear trend), not as dummies: a rater whose reports are the
+    # only people at a level (the CTO rating directors) would otherwise be inseparable from it
+    covariates = ["level_rank", "C(discipline)"]
     if len(peer):
         score = peer.reindex(data.index)
         coverage = score.notna().mean()
@@ -82,8 +94,20 @@ def design(frame: pd.DataFrame, peer: pd.Series) -> tuple[pd.DataFrame, list[str
             data["peer_missing"] = score.isna().astype(float).to_numpy()
             covariates += ["peer_z"] + (["peer_missing"] if data["peer_missing"].any() else [])
     data = data[np.isfinite(data["y"])]
-    covariates = [c for c in covariates if not c.startswith("C(") or data[c[2:-1]].nunique() > 1]
+    covariates = [c for c in covariates if (data[c[2:-1]] if c.startswith("C(") else data[c]).nunique() > 1]
     return data, covariates
+
+
+def expected_ratings(frame: pd.DataFrame, *, cycle: str, peer_feedback: pd.DataFrame | None) -> pd.Series:
+    """Each person's final rating as their level, discipline and peer standing predict it (no manager term).
+
+    Returns a Series indexed by employee_id. Used to compare teams on rating minus expectation.
+    """
+    rows = frame[frame["cycle"] == cycle]
+    data, covariates = design(rows.assign(rating_value=rows["final_value"]), peer_scores(peer_feedback, cycle))
+    exog = np.column_stack([np.ones(len(data)), covariate_matrix(data, covariates).to_numpy()])
+    params, _, _ = ols(data["y"].to_numpy(), exog)
+    return pd.Series(exog @ params, index=data.index, name="expected_rating")
 
 
 def covariate_matrix(data: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
@@ -195,23 +219,32 @@ def ordinal_check(data: pd.DataFrame, covariates: list[str], managers: list[str]
     if not managers or data["y"].nunique() < 3:
         return pd.DataFrame(columns=["manager_id", "ordinal_coef", "ordinal_p"])
     all_managers = np.sort(data["manager"].unique())
-    reference = all_managers[-1]
-    coded = pd.get_dummies(data["manager"]).reindex(columns=all_managers).astype(float)
-    coded = coded.drop(columns=reference).sub(coded[reference], axis=0)  # sum-to-zero coding
-    exog = pd.concat([coded.add_prefix("m_"), covariate_matrix(data, covariates)], axis=1)
+    dummies = pd.get_dummies(data["manager"]).reindex(columns=all_managers).astype(float)
+    # treatment coding (the first manager is the reference); deviation coding together with the
+    # covariates can span a constant, which OrderedModel rejects
+    exog = pd.concat([dummies.iloc[:, 1:].add_prefix("m_"), covariate_matrix(data, covariates)], axis=1)
     exog = exog.loc[:, exog.std() > 0]
     y = pd.Series(pd.Categorical(data["y"], ordered=True), index=data.index)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = OrderedModel(y, exog, distr="logit").fit(method="bfgs", disp=False, maxiter=500)
+            fit = OrderedModel(y, exog, distr="logit").fit(method="bfgs", disp=False, maxiter=1000)
     except (np.linalg.LinAlgError, ValueError):
         return pd.DataFrame(columns=["manager_id", "ordinal_coef", "ordinal_p"])
+    names = [f"m_{m}" for m in all_managers[1:] if f"m_{m}" in fit.params.index]
+    beta = np.concatenate([[0.0], fit.params[names].to_numpy()])
+    cov = np.zeros((len(beta), len(beta)))
+    cov[1:, 1:] = fit.cov_params().loc[names, names].to_numpy()
+    contrast = np.eye(len(beta)) - 1.0 / len(beta)  # deviation of each manager from their mean
+    effect = contrast @ beta
+    se = np.sqrt(np.clip(np.diag(contrast @ cov @ contrast.T), 0, None))
+    kept = [all_managers[0], *(n[2:] for n in names)]
     rows = []
     for manager in managers:
-        name = f"m_{manager}"
-        if name in fit.params.index:
-            rows.append((manager, float(fit.params[name]), float(fit.pvalues[name])))
+        if manager in kept:
+            i = kept.index(manager)
+            p = float(2 * stats.norm.sf(abs(effect[i] / se[i]))) if se[i] > 0 else float("nan")
+            rows.append((manager, float(effect[i]), p))
     return pd.DataFrame(rows, columns=["manager_id", "ordinal_coef", "ordinal_p"])
 
 
