@@ -50,6 +50,24 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from calib.report import cli_report
+
+    return cli_report(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from calib.serve import cli_serve
+
+    return cli_serve(args)
+
+
+def _alignment(args: argparse.Namespace) -> int:
+    from calib.alignment import cli_alignment
+
+    return cli_alignment(args)
+
+
 def _generate_sample(args: argparse.Namespace) -> int:
     from calib.synth import generate_org, write_org
 
@@ -84,6 +102,31 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("config", help="the cycle config (YAML)")
     analyze.add_argument("--out", default="reports/analysis", help="output folder (default: reports/analysis)")
     analyze.set_defaults(run=_analyze)
+
+    report = commands.add_parser("report", help="the cycle report: self-contained HTML, findings.json, tables/")
+    report.add_argument("config", help="the cycle config (YAML)")
+    report.add_argument("--cycle", default=None, help="the cycle to report (default: the config's)")
+    report.add_argument("--org", default=None, help="only this org or sub-org (teams.org)")
+    report.add_argument("--out", default="reports/cycle-report", help="output folder (replaced whole on success)")
+    report.add_argument("--blind", action="store_true", help="pseudonyms instead of names and ids; no protected attributes")
+    report.add_argument("--per-manager", action="store_true", help="also one packet per manager, holding only their team")
+    report.set_defaults(run=_report)
+
+    serve = commands.add_parser("serve", help="serve the calibration dashboard with Voila")
+    serve.add_argument("config", help="the cycle config (YAML)")
+    serve.add_argument("--port", type=int, default=8866)
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (a token is required off loopback)")
+    serve.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    serve.set_defaults(run=_serve)
+
+    alignment = commands.add_parser("alignment", help="performance alignment documents (Markdown + HTML)")
+    alignment.add_argument("config", help="the cycle config (YAML)")
+    who = alignment.add_mutually_exclusive_group(required=True)
+    who.add_argument("--employee", help="one person's employee_id")
+    who.add_argument("--manager", help="every direct report of this manager")
+    alignment.add_argument("--out", default="reports/alignment", help="output folder")
+    alignment.add_argument("--cycle", default=None, help="the cycle (default: the config's); works mid-cycle")
+    alignment.set_defaults(run=_alignment)
 
     sample = commands.add_parser("generate-sample", help="write a seeded synthetic org")
     sample.add_argument("--out", required=True, help="folder to write (created; files in it are replaced)")
