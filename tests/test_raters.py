@@ -126,3 +126,21 @@ def test_manager_effects_end_to_end_reports_raw_and_shrunken_side_by_side():
     finding = result.findings[0]
     assert finding.n == 10 and finding.interval[0] > 0 and "peer standing" in finding.explanation
     assert "cross-links" in result.method and result.cross_links
+
+
+def test_within_manager_algebra_equals_the_dense_regression():
+    # the dense OLS with one dummy per manager is the reference the fast computation must equal
+    from calib.raters import covariate_matrix, ols
+
+    frame, peers = simulate_org(np.random.default_rng(11), managers=15)
+    data, covariates = design(frame, peer_scores(peers, "C"))
+    fast = fixed_effects(data, covariates)
+    managers = np.sort(data["manager"].unique())
+    dummies = pd.get_dummies(data["manager"]).reindex(columns=managers).astype(float)
+    exog = pd.concat([dummies, covariate_matrix(data, covariates)], axis=1).to_numpy()
+    params, cov, _ = ols(data["y"].to_numpy(), exog)
+    contrast = np.zeros((len(managers), exog.shape[1]))
+    contrast[:, : len(managers)] = np.eye(len(managers)) - 1.0 / len(managers)
+    assert np.allclose(fast["raw_effect"], contrast @ params, atol=1e-10)
+    assert np.allclose(fast["se"], np.sqrt(np.diag(contrast @ cov @ contrast.T)), atol=1e-10)
+    assert fast["manager_id"].tolist() == managers.tolist()

@@ -18,6 +18,7 @@ number of levels: fine to a few thousand, slow beyond ~10k.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -27,10 +28,14 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize, minimize_scalar
+from scipy.sparse.linalg import cg
 
 ZERO_RATIO = 1e-8  # a variance below this share of the residual is reported as 0
 BOUNDARY_CHECK = 1e-2  # components below this share of the residual are also tried at 0
 LOG_BOUNDS = (-30.0, 12.0)  # log theta: e^-30 is far below ZERO_RATIO, so boundary fits can land
+MAX_DENSE_LEVELS = 3000  # above this many levels in the smaller factor, REML's dense block is too slow
+MEMO_SIZE = 4
+_MEMO: dict[str, CrossedFit] = {}
 INSTEVAL_LME4 = {"rater": 0.1062, "ratee": 0.2737, "residual": 1.3872}  # lmer REML, lme4 1.1
 
 
@@ -57,7 +62,9 @@ class CrossedFit:
         Rows used, whether the main (L-BFGS-B) optimizer reported success, its iterations, and
         the wall-clock time of the whole fit.
     deviance
-        The REML criterion (-2 log restricted likelihood) at the optimum.
+        The REML criterion (-2 log restricted likelihood) at the optimum (NaN for moments).
+    method
+        "REML", or "moments" for designs too large for the dense block (see fit_crossed).
     """
 
     mu: float
@@ -73,6 +80,7 @@ class CrossedFit:
     iterations: int
     seconds: float
     deviance: float
+    method: str = "REML"
 
     def effects(self, factor: str) -> pd.DataFrame:
         """One row per level of "rater" or "ratee": n, effect (BLUP) and sd."""
@@ -109,8 +117,9 @@ class _Problem:
         logdet = float(np.log(d_big).sum() + 2.0 * np.log(np.diag(chol)).sum())
         return d_big, chol, logdet
 
-    def solve(self, th: tuple[float, float], d_big: np.ndarray, chol: np.ndarray,
-              r_big: np.ndarray, r_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def solve(
+        self, th: tuple[float, float], d_big: np.ndarray, chol: np.ndarray, r_big: np.ndarray, r_small: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Solve M [w_big; w_small] = [r_big; r_small] (2-D right-hand sides) by block elimination."""
         cross = np.sqrt(th[0] * th[1])  # the off-diagonal block of M is cross * A
         rhs = r_small - cross * (self.A.T @ (r_big / d_big[:, None]))
@@ -134,8 +143,15 @@ class _Problem:
         pwrss = max(quad_yy - beta * quad_1y, 1e-300)  # penalized residual sum of squares
         dof = self.n - 1
         deviance = logdet + np.log(quad_11) + dof * (1.0 + np.log(2.0 * np.pi * pwrss / dof))
-        return {"deviance": float(deviance), "beta": beta, "sigma2": pwrss / dof, "d_big": d_big,
-                "chol": chol, "w_big": w_big, "w_small": w_small}
+        return {
+            "deviance": float(deviance),
+            "beta": beta,
+            "sigma2": pwrss / dof,
+            "d_big": d_big,
+            "chol": chol,
+            "w_big": w_big,
+            "w_small": w_small,
+        }
 
 
 def fit_crossed(y: ArrayLike, rater: ArrayLike, ratee: ArrayLike) -> CrossedFit:
@@ -177,6 +193,30 @@ def fit_crossed(y: ArrayLike, rater: ArrayLike, ratee: ArrayLike) -> CrossedFit:
         raise ValueError(f"y has {int((~np.isfinite(y)).sum())} missing or infinite values")
     if len(y) < 3:
         raise ValueError("a crossed fit needs at least 3 observations")
+    key = _key(y, codes, levels)
+    if key in _MEMO:  # the same peer ratings feed several analyses of one cycle
+        return _MEMO[key]
+    if min(len(levels[0]), len(levels[1])) > MAX_DENSE_LEVELS:
+        fit = _fit_by_moments(y, codes, levels, started)
+    else:
+        fit = _fit_by_reml(y, codes, levels, started)
+    _MEMO[key] = fit
+    while len(_MEMO) > MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    return fit
+
+
+def _key(y: np.ndarray, codes: list[np.ndarray], levels: list[pd.Index]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (y, *codes):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    for index in levels:
+        digest.update("\x1f".join(map(str, index)).encode())
+    return digest.hexdigest()
+
+
+def _fit_by_reml(y: np.ndarray, codes: list[np.ndarray], levels: list[pd.Index], started: float) -> CrossedFit:
+    """The REML fit of fit_crossed, for designs whose smaller factor fits a dense block."""
 
     # Eliminate the factor with more levels: the dense Schur block is then the smaller one.
     swap = len(levels[1]) > len(levels[0])
@@ -197,12 +237,14 @@ def fit_crossed(y: ArrayLike, rater: ArrayLike, ratee: ArrayLike) -> CrossedFit:
             return 1e300
 
     x0 = np.log([_oneway_ratio(y, codes[big]), _oneway_ratio(y, codes[small])])
-    result = minimize(objective, x0, method="L-BFGS-B", bounds=[LOG_BOUNDS] * 2,
-                      options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 200})
+    result = minimize(
+        objective, x0, method="L-BFGS-B", bounds=[LOG_BOUNDS] * 2, options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 200}
+    )
     x_best, dev_best = result.x.copy(), float(result.fun)
     # log theta flattens out towards the boundary, so the optimizer can stop short of 0: for a
     # small component, set it to exactly 0, re-fit the other, and keep whichever is no worse.
     for k in np.flatnonzero((np.array(theta(x_best)) < BOUNDARY_CHECK) & estimable):
+
         def along(t: float, k: int = k) -> float:
             x = np.empty(2)
             x[k], x[1 - k] = -np.inf, t
@@ -240,9 +282,12 @@ def fit_crossed(y: ArrayLike, rater: ArrayLike, ratee: ArrayLike) -> CrossedFit:
             "ratee": float(ratios[1] * sigma2),
             "residual": float(sigma2),
         },
-        rater_effects=series(blups, 0), ratee_effects=series(blups, 1),
-        rater_sd=series(sds, 0), ratee_sd=series(sds, 1),
-        rater_n=series(ns, 0, "int64"), ratee_n=series(ns, 1, "int64"),
+        rater_effects=series(blups, 0),
+        ratee_effects=series(blups, 1),
+        rater_sd=series(sds, 0),
+        ratee_sd=series(sds, 1),
+        rater_n=series(ns, 0, "int64"),
+        ratee_n=series(ns, 1, "int64"),
         n_obs=len(y),
         converged=bool(result.success),
         iterations=int(result.nit),
@@ -264,8 +309,9 @@ def _oneway_ratio(y: np.ndarray, code: np.ndarray) -> float:
     return float(np.clip((msb - msw) / n0 / max(msw, 1e-12), 1e-3, 10.0))
 
 
-def _conditional_variances(problem: _Problem, th: tuple[float, float], d_big: np.ndarray,
-                           chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _conditional_variances(
+    problem: _Problem, th: tuple[float, float], d_big: np.ndarray, chol: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """diag(M^-1) for both blocks without forming M^-1 (M is the scaled Henderson matrix).
 
     Block inverse: the small block is S^-1; the big block's diagonal is
@@ -276,8 +322,8 @@ def _conditional_variances(problem: _Problem, th: tuple[float, float], d_big: np
     quad = np.empty(problem.A.shape[0])
     step = max(1, 2_000_000 // max(k, 1))  # rows of A S^-1 per chunk: about 16 MB at a time
     for start in range(0, len(quad), step):
-        rows = problem.A[start:start + step]
-        quad[start:start + step] = np.asarray(rows.multiply(rows @ s_inv).sum(axis=1)).ravel()
+        rows = problem.A[start : start + step]
+        quad[start : start + step] = np.asarray(rows.multiply(rows @ s_inv).sum(axis=1)).ravel()
     var_big = 1.0 / d_big + th[0] * th[1] * quad / d_big**2
     return var_big, np.diag(s_inv).copy()
 
@@ -301,3 +347,66 @@ def insteval_benchmark() -> dict:
         "lme4": dict(INSTEVAL_LME4),
         "max_relative_gap": float(max(gaps.values())),
     }
+
+
+def _fit_by_moments(y: np.ndarray, codes: list[np.ndarray], levels: list[pd.Index], started: float) -> CrossedFit:
+    """Method-of-moments variance components and BLUPs by conjugate gradients, in O(N) memory.
+
+    Three sums of squares and their expectations (each rater scores a ratee at most once):
+    within raters E = (N - R)(s_b + s_e); within ratees E = (N - C)(s_a + s_e); total
+    E = s_a (N - sum n_i^2 / N) + s_b (N - sum n_j^2 / N) + s_e (N - 1); solved for s_a, s_b, s_e
+    and clipped at 0 (Henderson's method 1; Gao & Owen 2017 for large crossed designs). Unbiased
+    but less efficient than REML. BLUPs solve (Z'Z + s_e D^-1) u = Z'(y - mu) with the variances
+    fixed; their sds ignore the other factor's uncertainty (sqrt(s_e / (n + s_e / s))).
+    """
+    n = len(y)
+    counts = [np.bincount(code, minlength=len(level)).astype(float) for code, level in zip(codes, levels, strict=True)]
+    within = []
+    for code, count in zip(codes, counts, strict=True):
+        sums = np.bincount(code, weights=y, minlength=len(count))
+        squares = np.bincount(code, weights=y * y, minlength=len(count))
+        within.append(float(np.sum(squares - sums**2 / np.maximum(count, 1))))
+    total = float(np.sum((y - y.mean()) ** 2))
+    k_a, k_b = n - np.sum(counts[0] ** 2) / n, n - np.sum(counts[1] ** 2) / n
+    a_mean = within[0] / max(n - len(levels[0]), 1)  # s_b + s_e
+    b_mean = within[1] / max(n - len(levels[1]), 1)  # s_a + s_e
+    denominator = n - 1 - k_a - k_b
+    s_e = (total - b_mean * k_a - a_mean * k_b) / denominator if denominator else min(a_mean, b_mean)
+    s_e = float(np.clip(s_e, 1e-12, min(a_mean, b_mean)))
+    s_a, s_b = max(b_mean - s_e, 0.0), max(a_mean - s_e, 0.0)
+    variances = (s_a, s_b)
+    # BLUPs with the variances fixed: a sparse SPD system, solved by Jacobi-preconditioned CG
+    columns = [codes[0], codes[1] + len(levels[0])]
+    z = sp.csr_matrix(
+        (np.ones(2 * n), (np.tile(np.arange(n), 2), np.concatenate(columns))),
+        shape=(n, len(levels[0]) + len(levels[1])),
+    )
+    ridge = np.concatenate([np.full(len(levels[k]), s_e / variances[k] if variances[k] > 0 else 1e12) for k in (0, 1)])
+    system = (z.T @ z + sp.diags(ridge)).tocsr()
+    preconditioner = sp.diags(1.0 / system.diagonal())
+    mu, effects, iterations = float(y.mean()), np.zeros(system.shape[0]), 0
+    for _ in range(3):  # alternate mu and the effects; converges in a couple of rounds
+        effects, info = cg(system, z.T @ (y - mu), x0=effects, M=preconditioner, rtol=1e-10, maxiter=2000)
+        iterations += 1
+        mu = float(np.mean(y - z @ effects))
+    split = len(levels[0])
+    parts = (effects[:split], effects[split:])
+    sds = [
+        np.where(variances[k] > 0, np.sqrt(s_e / (counts[k] + s_e / max(variances[k], 1e-300))), 0.0) for k in (0, 1)
+    ]
+    return CrossedFit(
+        mu=mu,
+        variances={"rater": s_a, "ratee": s_b, "residual": s_e},
+        rater_effects=pd.Series(parts[0], index=levels[0]),
+        ratee_effects=pd.Series(parts[1], index=levels[1]),
+        rater_sd=pd.Series(sds[0], index=levels[0]),
+        ratee_sd=pd.Series(sds[1], index=levels[1]),
+        rater_n=pd.Series(counts[0].astype("int64"), index=levels[0]),
+        ratee_n=pd.Series(counts[1].astype("int64"), index=levels[1]),
+        n_obs=n,
+        converged=info == 0,
+        iterations=iterations,
+        seconds=time.perf_counter() - started,
+        deviance=float("nan"),
+        method="moments",
+    )

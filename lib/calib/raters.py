@@ -42,6 +42,7 @@ PRACTICAL_THRESHOLD = 0.5  # rating points
 # flagged in 2.75% of 400 orgs, and a +1 point shift on 10 reports was found in 86% of 400 orgs
 # (tests/test_raters.py re-checks both on 200 orgs each).
 FAMILY_WISE_ALPHA = 0.025
+MIXEDLM_MAX_GROUPS = 300  # above this, shrinkage by empirical Bayes (see shrunken_effects)
 
 
 @dataclass(frozen=True)
@@ -139,25 +140,53 @@ def ols(y: np.ndarray, exog: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 def fixed_effects(data: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
     """Each manager's deviation from the average manager, adjusted for the covariates.
 
+    The OLS of y on one intercept per manager plus the covariates, computed by Frisch-Waugh-Lovell
+    (demean within manager, regress, intercepts = group means of y - X b) so 1,200 managers cost
+    no more than 40: Var(intercepts) = sigma^2 diag(1/n_j) + Xbar V Xbar', and each effect is a
+    deviation contrast of them. Identical to the dense regression (tests/test_raters.py checks).
+
     Returns manager_id, n, raw_effect, se, lower, upper, p_value (two-sided t test).
     """
-    managers = np.sort(data["manager"].unique())
-    dummies = pd.get_dummies(data["manager"]).reindex(columns=managers).astype(float)
-    exog = pd.concat([dummies, covariate_matrix(data, covariates)], axis=1).to_numpy()
-    params, cov, df = ols(data["y"].to_numpy(), exog)
+    code, managers = pd.factorize(data["manager"], sort=True)
     k = len(managers)
-    contrast = np.zeros((k, exog.shape[1]))
-    contrast[:, :k] = np.eye(k) - 1.0 / k  # deviation of each manager intercept from their mean
-    effect = contrast @ params
-    se = np.sqrt(np.clip(np.diag(contrast @ cov @ contrast.T), 0, None))
+    counts = np.bincount(code, minlength=k).astype(float)
+    y = data["y"].to_numpy(dtype=float)
+    x = covariate_matrix(data, covariates).to_numpy(dtype=float)
+
+    def group_means(values: np.ndarray) -> np.ndarray:
+        if values.ndim == 1:
+            return np.bincount(code, weights=values, minlength=k) / counts
+        return (
+            np.column_stack([np.bincount(code, weights=values[:, i], minlength=k) for i in range(values.shape[1])])
+            / counts[:, None]
+        )
+
+    x_bar = group_means(x) if x.shape[1] else np.zeros((k, 0))
+    x_within = x - x_bar[code]
+    y_within = y - group_means(y)[code]
+    keep = np.linalg.matrix_rank(x_within) if x.shape[1] else 0
+    beta, cov_beta = np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
+    if x.shape[1]:
+        pinv = np.linalg.pinv(x_within)
+        beta = pinv @ y_within
+    residual = y_within - x_within @ beta
+    df = max(len(y) - k - keep, 1)
+    sigma2 = float(residual @ residual) / df
+    if x.shape[1]:
+        cov_beta = sigma2 * (pinv @ pinv.T)
+    intercepts = group_means(y - x @ beta)
+    effect = intercepts - intercepts.mean()
+    centred = x_bar - x_bar.mean(axis=0)  # rows of (I - 11'/k) Xbar
+    d = sigma2 / counts
+    variance = d * (1 - 2 / k) + d.sum() / k**2 + np.einsum("ij,jk,ik->i", centred, cov_beta, centred)
+    se = np.sqrt(np.clip(variance, 0, None))
     quantile = stats.t.ppf(0.975, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * stats.t.sf(np.abs(effect / se), df)
-    counts = data["manager"].value_counts().reindex(managers).to_numpy()
     return pd.DataFrame(
         {
-            "manager_id": managers,
-            "n": counts,
+            "manager_id": np.asarray(managers, dtype=object),
+            "n": counts.astype(int),
             "raw_effect": effect,
             "se": se,
             "lower": effect - quantile * se,
@@ -186,11 +215,16 @@ def flag(
     return out
 
 
-def shrunken_effects(data: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+def shrunken_effects(data: pd.DataFrame, covariates: list[str], raw: pd.DataFrame | None = None) -> pd.DataFrame:
     """BLUPs of a manager random intercept (MixedLM, REML) with 95% conditional intervals.
 
     A between-manager variance estimated at zero shrinks every manager to 0: reported as such.
+    With more than MIXEDLM_MAX_GROUPS managers, statsmodels' per-group loops take seconds per
+    hundred groups; then the raw effects (`raw`, from fixed_effects) are shrunk by empirical
+    Bayes instead: tau2 = max(0, var(raw) - mean(se^2)), lambda_j = tau2 / (tau2 + se_j^2).
     """
+    if raw is not None and data["manager"].nunique() > MIXEDLM_MAX_GROUPS:
+        return _empirical_bayes(raw)
     rhs = " + ".join(covariates) if covariates else "1"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # boundary and convergence notes: reported through tau2
@@ -206,6 +240,24 @@ def shrunken_effects(data: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
     out["tau2"] = tau2
     out["sigma2"] = float(fit.scale)
     return out
+
+
+def _empirical_bayes(raw: pd.DataFrame) -> pd.DataFrame:
+    se2 = raw["se"].to_numpy() ** 2
+    tau2 = max(float(np.var(raw["raw_effect"], ddof=1) - np.mean(se2)), 0.0)
+    weight = tau2 / (tau2 + se2) if tau2 > 0 else np.zeros_like(se2)
+    effect = weight * raw["raw_effect"].to_numpy()
+    sd = np.sqrt(weight * se2)
+    return pd.DataFrame(
+        {
+            "manager_id": raw["manager_id"],
+            "shrunken_effect": effect,
+            "shrunken_lower": effect - 1.96 * sd,
+            "shrunken_upper": effect + 1.96 * sd,
+            "tau2": tau2,
+            "sigma2": np.nan,
+        }
+    )
 
 
 def ordinal_check(data: pd.DataFrame, covariates: list[str], managers: list[str]) -> pd.DataFrame:
@@ -282,15 +334,21 @@ def manager_effects(
     data, covariates = design(rows, peer_scores(peer_feedback, cycle))
     cross_links = ["peer feedback scores (" + ", ".join(CROSS_LINKS) + ")"] if "peer_z" in covariates else []
     table = flag(fixed_effects(data, covariates), min_group_size=min_group_size, alpha=alpha, threshold=threshold)
-    table = table.merge(shrunken_effects(data, covariates), on="manager_id", how="left")
+    table = table.merge(shrunken_effects(data, covariates, table), on="manager_id", how="left")
     flagged = table.loc[table["flagged"], "manager_id"].tolist()
+    many = data["manager"].nunique() > MIXEDLM_MAX_GROUPS  # a cumulative logit with a thousand dummies takes minutes
     checks = (
         ordinal_check(data, covariates, flagged)
-        if ordinal
+        if ordinal and not many
         else pd.DataFrame(columns=["manager_id", "ordinal_coef", "ordinal_p"])
     )
     table = table.merge(checks, on="manager_id", how="left")
     method = _method(covariates, cross_links, alpha, threshold)
+    if many:
+        method += (
+            f" With more than {MIXEDLM_MAX_GROUPS} managers, shrinkage is empirical Bayes on the raw effects "
+            "and the ordinal check is skipped."
+        )
     findings = [_finding(row, names or {}, method, threshold) for row in table[table["flagged"]].itertuples()]
     return RaterEffects(table.sort_values("manager_id", ignore_index=True), findings, method, cross_links)
 
