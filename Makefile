@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CONFIG := data_samples/cycle.yml
 PORT   ?= 8866
 
-.PHONY: demo test bench lint sample env clean-env
+.PHONY: demo test bench lint sample env clean-env notebooks
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)  ## time and memory of the load/validate/normalize pipeline on a
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks
+
+notebooks: $(STAMP)  ## strip outputs and widget state, then sync each notebook with its py:percent pair
+	$(BIN)/nbstripout --extra-keys "metadata.widgets cell.metadata.ExecuteTime" notebooks/*.ipynb
+	$(BIN)/jupytext --sync notebooks/*.ipynb
 
 sample: $(STAMP)  ## regenerate data_samples/ from the seeded generator
 	$(BIN)/calib generate-sample --out data_samples

@@ -9,6 +9,7 @@ and 1.5 GB on a 2-core machine. Figures are printed, never asserted: machines ar
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import subprocess
@@ -17,6 +18,12 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path("reports/bench")
+# (module, function returning printable lines), from the report, dashboard and alignment features
+OTHER_BENCHMARKS = [
+    ("calib.bench_report", "run"),
+    ("calib.bench_dashboard", "run"),
+    ("calib.alignment", "bench_alignment"),
+]
 LARGE_ORG = {"people": 10_000, "managers": 1_200, "deployments": 1_000_000, "seed": 7}
 
 
@@ -67,6 +74,26 @@ def pipeline(config_path: str) -> dict:
     }
 
 
+def analyze_timing(config_path: str) -> dict:
+    """Seconds to load+normalize and to run every analysis, and peak RSS."""
+    from calib.analyze import run_analyses
+    from calib.config import load_config
+    from calib.frame import normalize
+    from calib.validate import load_cycle
+
+    started = time.perf_counter()
+    normalized = normalize(load_cycle(load_config(config_path)))
+    loaded = time.perf_counter()
+    analysis = run_analyses(normalized)
+    done = time.perf_counter()
+    return {
+        "load_s": loaded - started,
+        "analyze_s": done - loaded,
+        "findings": len(analysis.findings),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def _in_child(*args: str) -> dict:
     run = subprocess.run([sys.executable, "-m", "calib.bench", *args], capture_output=True, text=True, check=False)
     if run.returncode != 0:
@@ -78,10 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m calib.bench")
     parser.add_argument("--child-pipeline", help=argparse.SUPPRESS)
+    parser.add_argument("--child-analyze", help=argparse.SUPPRESS)
+    parser.add_argument("--child-insteval", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is reported")
     args = parser.parse_args(argv)
     if args.child_pipeline:
         print(json.dumps(pipeline(args.child_pipeline)))
+        return 0
+    if args.child_analyze:
+        print(json.dumps(analyze_timing(args.child_analyze)))
+        return 0
+    if args.child_insteval:
+        from calib.crossed import insteval_benchmark
+
+        print(json.dumps(insteval_benchmark(), default=float))
         return 0
 
     print("Benchmark: load + validate + normalize, 10k people, 1M deployments (target < 5 s, < 1.5 GB)")
@@ -97,6 +134,23 @@ def main(argv: list[str] | None = None) -> int:
         + ")"
     )
     print(f"  peak RSS {max(r['peak_rss_mb'] for r in runs):,.0f} MB")
+
+    print("Benchmark: analyze (every analysis) on the same 10k-person org")
+    analysis = min((_in_child("--child-analyze", str(config)) for _ in range(2)), key=lambda r: r["analyze_s"])
+    print(
+        f"  analyze {analysis['analyze_s']:.2f} s after load+normalize {analysis['load_s']:.2f} s; "
+        f"{analysis['findings']} findings, peak RSS {analysis['peak_rss_mb']:,.0f} MB"
+    )
+
+    print("Benchmark: crossed REML on lme4's InstEval (73,421 ratings; lme4: 0.1062, 0.2737, 1.3872)")
+    fit = _in_child("--child-insteval")
+    print(
+        f"  {fit['seconds']:.2f} s; reviewer {fit['rater']:.4f}, reviewee {fit['ratee']:.4f}, "
+        f"residual {fit['residual']:.4f}; largest gap to lme4 {100 * fit['max_relative_gap']:.3f}%"
+    )
+
+    for module, function in OTHER_BENCHMARKS:
+        print("\n".join(getattr(importlib.import_module(module), function)()), flush=True)
     return 0
 
 
