@@ -12,10 +12,10 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from calib.analyze import SCHEMA_PATH
 from calib.synth import PLANTED_TEAMS, planted_people
-from conftest import ROOT
 
 SAMPLE = ROOT / "data_samples" / "cycle.yml"
 

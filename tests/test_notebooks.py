@@ -9,7 +9,6 @@ from pathlib import Path
 import jupytext
 import papermill
 import pytest
-
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from conftest import TINY_FILES
 
 from calib.config import load_config
 from calib.errors import InputError, Problem
 from calib.validate import load_cycle
+
+TINY_PEOPLE = TINY_FILES["people.csv"]
 
 
 def problems_of(config_path) -> list[Problem]:
@@ -179,24 +182,3 @@ def test_vendor_headers_are_renamed_by_the_config(tiny_cycle):
     columns = "columns:\n  people: {Employee ID: employee_id, Full Name: name, Manager ID: manager_id}\n"
     data = load_cycle(load_config(tiny_cycle(files={"people.csv": people}, config=lambda t: t + columns)))
     assert data["people"].loc[2, "name"] == "Ada Top"
-
-
-TINY_PEOPLE = """\
-employee_id,name,manager_id,team,discipline,level,gender
-E1,Ada Top,,lead,engineering,L6,woman
-E2,Bo Manager,E1,api,engineering,L5,man
-E3,Cy Dev,E2,api,engineering,L3,man
-E4,Di Dev,E2,api,product,L4,woman
-E5,Ed Dev,E2,api,engineering,L2,
-E6,Fa Lead,E1,lead,design,L5,woman
-E7,Gu Lead,E1,lead,data,L4,man
-"""
-
-
-def test_forbidden_telemetry_is_named_in_a_warning(tiny_cycle):
-    telemetry = "cycle,employee_id,metric,value\n2026-H1,E3,pr_count,12\n2026-H1,E3,lines_of_code,9000\n"
-    path = tiny_cycle(files={"telemetry.csv": telemetry}, config=lambda t: t + "  telemetry: telemetry.csv\n")
-    data = load_cycle(load_config(path))
-    said = [p for p in data.warnings if p.file == "telemetry.csv"]
-    assert [(p.column, p.value) for p in said] == [("metric", "lines_of_code")]
-    assert "forbidden" in said[0].expected

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from calib.context import cycle_over_cycle, team_context
 from calib.curves import central_tendency, curve_findings, manager_curve_fit, org_dispersion
 from calib.distributions import distributions
 from calib.evidence import evidence_health, invisible_work
-from calib.findings import Finding
+from calib.findings import Finding, FindingKind
 from calib.frame import Normalized
 from calib.outputs import csv_text, replace_dir, staging_dir, write_text_atomic
 from calib.raters import expected_ratings, manager_effects
@@ -29,22 +30,7 @@ from calib.seam import discipline_seam
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).with_name("findings.schema.json")
-KIND_ORDER = [
-    "rater_leniency",
-    "rater_severity",
-    "forced_distribution",
-    "org_forced_distribution",
-    "central_tendency",
-    "discipline_gap",
-    "adverse_impact",
-    "team_context_mismatch",
-    "recency_bias",
-    "thin_evidence",
-    "light_criterion",
-    "invisible_work",
-    "rating_drift",
-    "low_reliability",
-]
+KIND_ORDER = list(typing.get_args(FindingKind))  # findings.json lists kinds in this order
 SEVERITY_ORDER = {"alert": 0, "warning": 1, "info": 2}
 
 

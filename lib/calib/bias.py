@@ -61,6 +61,7 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.contingency_tables import Table2x2
 
 from calib.findings import Finding
+from calib.multiple import holm
 
 FOUR_FIFTHS = 0.8
 MISSING_GROUP = "(not recorded)"
@@ -168,16 +169,6 @@ def suppressed_groups(group_n: Mapping[str, int], min_group_size: int) -> dict[s
         if rest:
             out[rest[0][1]] = "complementary"
     return dict(sorted(out.items()))
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (family-wise error), in the input order."""
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p, kind="stable")
-    steps = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
-    out = np.empty_like(p)
-    out[order] = np.minimum(steps, 1.0)
-    return out
 
 
 def standardized_mean_difference(a: np.ndarray, b: np.ndarray) -> float:

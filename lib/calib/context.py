@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from calib.findings import Finding
+from calib.multiple import benjamini_hochberg, holm
 
 Expected = Literal["strong", "weak", "neutral"]
 SLO_MOSTLY_MET = 0.75  # share of a team's SLO windows met, at or above which its SLOs are "mostly met"
@@ -133,29 +134,6 @@ def _versus_rest(groups: np.ndarray, y: np.ndarray, confidence: float = 0.95) ->
         "difference_upper": difference + spread,
         "p_value": np.where(np.isfinite(difference), p, np.nan),
     }
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (family-wise error), in the input order."""
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p, kind="stable")
-    adjusted = np.empty_like(p)
-    adjusted[order] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]), 1.0)
-    return adjusted
-
-
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (false discovery rate), in the input order.
-
-    Written out because statsmodels' multipletests runs a full garbage collection on every
-    call (0.1 s each, ruinous inside a simulation).
-    """
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
-    adjusted = np.empty_like(p)
-    adjusted[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    return adjusted
 
 
 def expected_direction(delivery_level: object, slo_met_share: object) -> Expected:

@@ -37,6 +37,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from calib.errors import ConfigError, Problem
 from calib.findings import Finding
+from calib.multiple import holm
 
 MAX_EXACT = 250_000  # compositions of one cycle's team enumerated exactly; beyond: Monte Carlo
 MAX_PAIRS = 4_000_000  # X² support pairs convolved exactly across cycles; beyond: Monte Carlo
@@ -352,7 +353,7 @@ def _central(tendency: pd.DataFrame, share: float, min_n: int, labels: list[str]
         binomtest(int(r["n_middle"]), int(r["n"]), min(float(r["org_share_middle"]), 1.0), alternative="greater").pvalue
         for _, r in eligible.iterrows()
     ])
-    adjusted = pd.Series(_holm(p_vs_org), index=eligible.index) if len(eligible) else pd.Series(dtype=float)
+    adjusted = pd.Series(holm(p_vs_org), index=eligible.index) if len(eligible) else pd.Series(dtype=float)
     hit = eligible[eligible["share_middle"] >= share]
     k = len(labels or [])
     rating = f"the middle rating ({' / '.join(labels[(k - 1) // 2 : k // 2 + 1])})" if labels else "the middle rating"
@@ -372,25 +373,14 @@ def _central(tendency: pd.DataFrame, share: float, min_n: int, labels: list[str]
                 "rather than a safe default."
             ),
             method=(
-                f"Share at the middle of the scale with a Wilson 95% interval, shown at >= {share:.0%} with n >= {min_n}; "
+                f"Share at the middle of the scale with a Wilson 95% interval, shown at >= {share:.0%} "
+                f"with n >= {min_n}; "
                 "a warning only when a one-sided binomial test against the org's share survives Holm across managers."
             ),
             details={"entropy_normalized": float(row["entropy_normalized"]), "org_share_middle": org,
                      "org_entropy_normalized": float(row["org_entropy_normalized"]),
                      "p_vs_org": float(p_vs_org[list(eligible.index).index(index)]), "p_holm": p_holm},
         ))
-    return out
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm-adjusted p-values (monotone, capped at 1)."""
-    if len(p) == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    scaled = (len(p) - np.arange(len(p))) * p[order]
-    adjusted = np.minimum(np.maximum.accumulate(scaled), 1.0)
-    out = np.empty_like(adjusted)
-    out[order] = adjusted
     return out
 
 

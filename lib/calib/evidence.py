@@ -27,6 +27,7 @@ from scipy import stats
 
 from calib.findings import Finding
 from calib.frame import EVIDENCE_CATEGORIES
+from calib.multiple import holm
 
 LATE_FRACTION = 0.2  # the last fifth of the cycle; an even log puts this share of its items there
 RECENCY_THRESHOLD = 0.4  # practical threshold on a manager's mean late share: twice an even log
@@ -186,14 +187,6 @@ def recency_by_manager(
     out["flagged"] = tested & (out["p_holm"] < alpha) & (out["late_share"] >= threshold)
     columns = ["people", "items", "late_share", "lower", "upper", "reference", "p_value", "p_holm", "small", "flagged"]
     return out[columns].reset_index()
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (statsmodels' multipletests, without its gc.collect per call)."""
-    order = np.argsort(p, kind="stable")
-    adjusted = np.empty(len(p))
-    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
-    return adjusted
 
 
 def evidence_health(

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from calib.crossed import fit_crossed
 from calib.findings import Finding
+from calib.multiple import holm
 from calib.reliability import peer_ratings
 
 CROSS_LINKS = ("peer", "cross_functional", "skip_level", "calibrator", "report")
@@ -209,7 +209,7 @@ def flag(
     tested = ~out["small"] & out["p_value"].notna()
     out["p_holm"] = np.nan
     if tested.any():
-        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p_value"], method="holm")[1]
+        out.loc[tested, "p_holm"] = holm(out.loc[tested, "p_value"].to_numpy())
     out["flagged"] = tested & (out["p_holm"] < alpha) & (out["raw_effect"].abs() >= threshold)
     out["direction"] = np.where(out["raw_effect"] > 0, "lenient", "severe")
     return out

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from calib.findings import Finding
+from calib.multiple import holm
 from calib.raters import covariate_matrix, ols
 
 GAP_THRESHOLD = 0.3  # rating points
@@ -67,7 +67,7 @@ def discipline_effects(rows: pd.DataFrame, reference: str, alpha: float = 0.05) 
             "lower": diff - quantile * se,
             "upper": diff + quantile * se,
             "p_value": p,
-            "p_holm": multipletests(p, method="holm")[1],
+            "p_holm": holm(p),
         }
     )
 
