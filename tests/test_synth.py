@@ -7,9 +7,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from calib.config import load_config
-from calib.synth import GUIDELINE, INPUTS, PLANTED_TEAMS, RATINGS, generate_org, planted_people, write_org
+from calib.synth import (
+    GUIDELINE,
+    INPUTS,
+    PLANTED_TEAMS,
+    RATINGS,
+    config_text,
+    generate_org,
+    planted_people,
+    write_org,
+)
 from calib.validate import load_cycle
 
 SAMPLE = Path(__file__).parent.parent / "data_samples"
@@ -93,6 +103,28 @@ def test_reviews_cycles_and_logs(org):
     assert per_review.between(6, 30).all() and len(per_review) == len(reviews)
     assert evidence["date"].between("2025-07-01", "2026-06-30").all()
     assert 0.04 < evidence["url"].isna().mean() < 0.1
+
+
+def test_handles_expectations_and_alignment_keys(org):
+    people = org["people"]
+    assert list(people.columns[:3]) == ["employee_id", "name", "handle"]
+    assert people["handle"].is_unique and people["handle"].str.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*").all()
+    assert people.set_index("employee_id").loc["E0029", "handle"] == "kenji-obrien"  # Kenji O'Brien
+    expectations = org["expectations"]
+    assert list(expectations.columns) == ["cycle", "employee_id", "expectation", "key_steps", "status"]
+    per_review = expectations.groupby(["cycle", "employee_id"]).size()
+    assert per_review.between(2, 4).all()
+    assert set(per_review.index) == set(zip(org["reviews"]["cycle"], org["reviews"]["employee_id"], strict=True))
+    assert not expectations.duplicated(["cycle", "employee_id", "expectation"]).any()
+    assert set(expectations["status"]) == {"not started", "on track", "at risk", "done"}
+    done = (expectations["status"] == "done").groupby(expectations["cycle"]).mean()
+    assert done["2025-H2"] > 0.6 > done["2026-H1"]  # the newest cycle is still in flight
+    config = yaml.safe_load(config_text(org))
+    assert config["leveling_framework"] == "leveling.yml" and config["inputs"]["expectations"] == "expectations.csv"
+    assert set(config["links"]) == {"process", "leveling_framework"}
+    assert set(config["work_queries"]) == {"merged_prs", "reviewed_prs", "kudos", "docs"}
+    merged = config["work_queries"]["merged_prs"]
+    assert "author:{handle}" in merged and "{start}" in merged
 
 
 def test_delivery_tables(org):

@@ -308,7 +308,7 @@ def evidence_timeline_chart(items: pd.DataFrame, *, start: object, end: object, 
         .mark_circle(size=90, opacity=0.85)
         .encode(
             x=alt.X("date:T", title=None, scale=alt.Scale(domain=[start.isoformat(), end.isoformat()])),
-            y=alt.Y("category:N", title=None, sort=["delivery", "reliability", "influence"]),
+            y=alt.Y("category:N", title=None, scale=alt.Scale(domain=["delivery", "reliability", "influence"])),
             color=alt.Color(
                 "category:N",
                 scale=alt.Scale(domain=["delivery", "reliability", "influence"], range=OKABE_ITO[:3]),

@@ -68,6 +68,12 @@ def _alignment(args: argparse.Namespace) -> int:
     return cli_alignment(args)
 
 
+def _talent(args: argparse.Namespace) -> int:
+    from calib.talent import cli_talent
+
+    return cli_talent(args)
+
+
 def _generate_sample(args: argparse.Namespace) -> int:
     from calib.synth import generate_org, write_org
 
@@ -127,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     alignment.add_argument("--out", default="reports/alignment", help="output folder")
     alignment.add_argument("--cycle", default=None, help="the cycle (default: the config's); works mid-cycle")
     alignment.set_defaults(run=_alignment)
+
+    talent = commands.add_parser("talent", help="talent mapping table (CSV + XLSX) for a manager and a thought partner")
+    talent.add_argument("config", help="the cycle config (YAML)")
+    talent.add_argument("--manager", default=None, help="only this manager's direct reports (default: everyone)")
+    talent.add_argument("--cycle", default=None, help="the cycle (default: the config's)")
+    talent.add_argument("--out", default="reports/talent", help="output folder")
+    talent.set_defaults(run=_talent)
 
     sample = commands.add_parser("generate-sample", help="write a seeded synthetic org")
     sample.add_argument("--out", required=True, help="folder to write (created; files in it are replaced)")

@@ -25,6 +25,8 @@ from calib.synth_delivery import (
     choose,
     delivery_frames,
     evidence_frame,
+    expectations_frame,
+    handles,
     iso_days,
     make_ids,
     peer_feedback_frame,
@@ -36,7 +38,7 @@ GUIDELINE = (0.05, 0.15, 0.50, 0.20, 0.10)  # the curve the quota manager follow
 LEVELS = tuple(f"L{i}" for i in range(1, 9))
 DISCIPLINES = ("engineering", "product", "design", "data")
 INPUTS = ("people", "reviews", "criteria_scores", "evidence", "peer_feedback", "deployments", "changes", "incidents",
-          "slos", "services", "teams")
+          "slos", "services", "teams", "expectations")
 LARGE_ORG = 1_000  # above this many people: lead_time_hours on deployments, no changes table
 AREAS = ("Platform", "Commerce", "Growth", "Data")
 TEAM_KINDS = ("platform", "product", "data", "design")
@@ -98,6 +100,18 @@ LAST_NAMES = (
     "Friedman,Kariuki,Mensah,Petersen,Quispe,Soto"
 ).split(",")
 CTO, DIRECTOR, MANAGER, IC = range(4)
+LEVELING_KEYS = (  # cycle.yml lines for the alignment documents (calib.alignment)
+    "leveling_framework: leveling.yml          # criteria x levels, relative to this file",
+    "links:                                    # reference links at the top of every alignment document",
+    "  process: https://handbook.example.com/people/performance-reviews",
+    "  leveling_framework: https://handbook.example.com/people/engineering-levels",
+    "work_queries:                             # fields: {handle} {employee_id} {name} {start} {end} {cycle}",
+    '  merged_prs: "https://github.com/search?q=is:pr+is:merged+author:{handle}+merged:>={start}&type=pullrequests"',
+    '  reviewed_prs: "https://github.com/search?q=is:pr+reviewed-by:{handle}+-author:{handle}+updated:>={start}'
+    '&type=pullrequests"',
+    '  kudos: "https://kudos.example.com/search?to={handle}&from={start}&until={end}"',
+    '  docs: "https://docs.example.com/search?author={handle}&modified_after={start}"',
+)
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,8 @@ def generate_org(
         When the period is not whole half years, or people and managers do not fit.
     """
     cycles = half_years(start, months)
-    org_rng, review_rng, peer_rng, evidence_rng, delivery_rng = np.random.default_rng(seed).spawn(5)
+    root = np.random.default_rng(seed)
+    org_rng, review_rng, peer_rng, evidence_rng, delivery_rng = root.spawn(5)
     org = build_org(org_rng, people, managers, cycles, plant)
     person, cycle = _reviewed(org, cycles)
     frames = {"people": _people_frame(org_rng, org)}
@@ -199,6 +214,8 @@ def generate_org(
         improving=named.get("invisible"),
     ))
     frames["teams"] = org.teams
+    (expectation_rng,) = root.spawn(1)  # a stream of its own, after the others: they stay as they were
+    frames["expectations"] = expectations_frame(expectation_rng, frames["reviews"], cycles[-1].id)
     return {name: frames[name].reset_index(drop=True) for name in INPUTS if name in frames}
 
 
@@ -339,6 +356,7 @@ def _people_frame(rng: np.random.Generator, org: Org) -> pd.DataFrame:
         "gender": np.array(GENDERS, dtype=object)[org.gender],
     })
     frame["gender"] = frame["gender"].replace("", None)
+    frame.insert(2, "handle", handles(frame["name"]).to_numpy(dtype=object))  # derived, no draws
     return frame.iloc[np.argsort(org.rank)]
 
 
@@ -500,6 +518,7 @@ def config_text(frames: dict[str, pd.DataFrame], fmt: str = "csv") -> str:
         "  benchmark: dora-2023                    # or dora-2021",
         "  production_environment: production",
         '  min_sample: 10                          # fewer events than this: labelled "small sample"',
+        *LEVELING_KEYS,
         "inputs:",
         *(f"  {name}: {name}.{fmt}" for name in INPUTS if name in frames),
     ]

@@ -379,6 +379,75 @@ def _slos(
     })
 
 
+EXPECTATIONS = (  # (expectation with a "{}" for a topic, its key steps separated by "; ")
+    ("Deliver {} end to end", "Write and review the design doc; Ship the first milestone behind a flag; "
+                              "Roll out to all users and measure the result"),
+    ("Improve the reliability of {}", "Agree an SLO with the team; Fix the top two causes of error-budget burn; "
+                                      "Add alerts and a runbook"),
+    ("Lead the migration of {}", "Agree the plan with the teams that depend on it; Move the first consumers; "
+                                 "Remove the old path"),
+    ("Grow the team's knowledge of {}", "Run a brown-bag session; Pair with a newer teammate every month; "
+                                        "Write an onboarding guide"),
+    ("Reduce the toil around {}", "Measure the on-call load it causes; Automate the most frequent manual step; "
+                                  "Share the results at the team review"),
+    ("Clarify the direction for {}", "Interview its main users; Write an options paper; Get a decision at the "
+                                     "product review"),
+    ("Raise the quality bar for {}", "Add tests for the riskiest paths; Review its design docs within two days; "
+                                     "Track escaped defects"),
+    ("Mentor a new hire on {}", "Set goals for their first 90 days; Meet every week; Hand over a starter project"),
+)
+EXPECTATION_STATUS = ("not started", "on track", "at risk", "done")
+STATUS_SHARE = ((0.03, 0.07, 0.15, 0.75), (0.08, 0.42, 0.15, 0.35))  # rows: an earlier cycle, the last one
+
+
+def expectations_frame(rng: np.random.Generator, reviews: pd.DataFrame, last_cycle: str) -> pd.DataFrame:
+    """2-4 expectations per review, each with key steps and a status.
+
+    Parameters
+    ----------
+    rng
+        A stream of its own, drawn after every other table so those stay as they were.
+    reviews
+        One row per review: cycle, employee_id.
+    last_cycle
+        The newest cycle: its expectations are still in flight (more on track, fewer done).
+
+    Returns
+    -------
+    pandas.DataFrame
+        cycle, employee_id, expectation, key_steps, status; by review, as `reviews`.
+    """
+    n = len(reviews)
+    count = rng.integers(2, 5, n)
+    picks = np.argsort(rng.random((n, len(EXPECTATIONS))), axis=1)  # distinct templates per review
+    of = np.repeat(np.arange(n), count)
+    slot = np.arange(len(of)) - np.repeat(np.cumsum(count) - count, count)
+    template = picks[of, slot]
+    topic = rng.integers(0, len(EVIDENCE_TOPICS), len(of))
+    last = reviews["cycle"].to_numpy(dtype=object)[of] == last_cycle
+    status = choose(rng, np.array(STATUS_SHARE)[last.astype(int)])
+    texts = np.array([t.format(x) for t, _ in EXPECTATIONS for x in EVIDENCE_TOPICS], dtype=object)
+    return pd.DataFrame({
+        "cycle": reviews["cycle"].to_numpy(dtype=object)[of],
+        "employee_id": reviews["employee_id"].to_numpy(dtype=object)[of],
+        "expectation": texts[template * len(EVIDENCE_TOPICS) + topic],
+        "key_steps": np.array([steps for _, steps in EXPECTATIONS], dtype=object)[template],
+        "status": np.array(EXPECTATION_STATUS, dtype=object)[status],
+    })
+
+
+def handles(names: pd.Series) -> pd.Series:
+    """A code-host handle per person from their name ("Kenji O'Brien" -> "kenji-obrien"); no draws.
+
+    Letters and digits are kept, anything else separates words; a handle already taken gets
+    "-2", "-3", ... in the order of `names`.
+    """
+    base = names.str.lower().str.replace(r"[^a-z0-9\s-]", "", regex=True).str.strip()
+    base = base.str.replace(r"[\s-]+", "-", regex=True)
+    seen = base.groupby(base).cumcount()
+    return base.where(seen == 0, base + "-" + (seen + 1).astype(str))
+
+
 # -- helpers shared with calib.synth ---------------------------------------------------------
 
 
