@@ -14,20 +14,12 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from calib.alignment import (
-    as_of_date,
-    build_documents,
-    check_work_queries,
-    load_leveling,
-    project_of,
-    render_html,
-    render_markdown,
-    safe_url,
-    work_links,
-)
+from calib.alignment import as_of_date, build_documents, project_of
+from calib.alignment_render import render_html, render_markdown
 from calib.config import CycleWindow, load_config
 from calib.errors import ConfigError, UsageError
 from calib.frame import normalize
+from calib.leveling import check_work_queries, load_leveling, safe_url, work_links
 from calib.validate import load_cycle
 
 SAMPLE = ROOT / "data_samples"
@@ -438,9 +430,9 @@ def test_bench_alignment_reports_its_timing():
 
 
 def test_light_threshold_is_the_evidence_modules():
-    from calib import alignment, evidence
+    from calib import alignment_render, evidence
 
-    assert alignment.LIGHT_MIN_EXAMPLES == evidence.LIGHT_MIN_EXAMPLES
+    assert alignment_render.LIGHT_MIN_EXAMPLES == evidence.LIGHT_MIN_EXAMPLES
 
 
 def test_sample_leveling_framework_covers_every_criterion_and_level():

@@ -32,33 +32,30 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import jinja2
 import pandas as pd
-import yaml
-from markupsafe import Markup
 
+from calib.alignment_render import write_documents
 from calib.config import CycleConfig, CycleWindow
-from calib.errors import ConfigError, Problem, UsageError
+from calib.errors import UsageError
 from calib.frame import Normalized
-from calib.outputs import write_text_atomic
+from calib.leveling import (
+    Criterion,
+    Leveling,
+    Link,
+    check_work_queries,
+    filled,
+    load_leveling,
+    reference_links,
+    safe_url,
+    work_links,
+)
 
-QUERY_FIELDS = ("handle", "employee_id", "name", "start", "end", "cycle")
-LABELS = {
-    "process": "Review process",
-    "leveling_framework": "Leveling framework",
-    "merged_prs": "Merged pull requests",
-    "reviewed_prs": "Pull requests reviewed",
-    "kudos": "Kudos",
-    "docs": "Docs written",
-}
 HOST_PATHS = {"pull", "pulls", "merge_requests", "-", "issues", "commit", "commits", "blob", "tree"}
 DORA_METRICS = (  # (label, level column, value column, format, n column)
     (
@@ -73,184 +70,9 @@ DORA_METRICS = (  # (label, level column, value column, format, n column)
     ("Time to restore", "time_to_restore_level", "time_to_restore_hours", "median {:.1f} h", "time_to_restore_n"),
 )
 NO_PROJECT = "No project"
-# calib.evidence.LIGHT_MIN_EXAMPLES (a test keeps them equal); importing that module would pull in
-# scipy, a second of start-up for every `calib alignment` run
-LIGHT_MIN_EXAMPLES = 2
 
 
 # -- the leveling framework --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """A performance criterion: what it means, and what meeting it looks like per level."""
-
-    name: str
-    description: str
-    levels: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Leveling:
-    """The leveling framework named by the config (`leveling_framework`)."""
-
-    name: str
-    criteria: tuple[Criterion, ...]
-
-
-def load_leveling(config: CycleConfig) -> Leveling | None:
-    """Read the config's leveling framework (path relative to the config's folder), or None.
-
-    The file is a mapping: `name` (optional) and `criteria`, each criterion a mapping with a
-    `description` and `levels` (level -> description of meeting it); levels must be the config's.
-
-    Raises
-    ------
-    ConfigError
-        When the file is missing, unreadable or not of that shape, naming the file and key.
-    """
-    if config.leveling_framework is None:
-        return None
-    path = (config.base_dir / config.leveling_framework).resolve()
-    shown = str(config.leveling_framework)
-
-    def fail(key: str | None, value: object, expected: str) -> ConfigError:
-        shown_value = None if value is None else str(value)
-        return ConfigError([Problem(shown, None, key, shown_value, expected, column_label="key")])
-
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise fail(None, None, "a leveling framework file (leveling_framework in the config)") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise fail(None, None, f"valid YAML ({exc})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("criteria"), dict) or not raw["criteria"]:
-        raise fail("criteria", None, "a mapping of criteria, each with a description and levels")
-    criteria = []
-    for name, body in raw["criteria"].items():
-        if not isinstance(body, dict) or not isinstance(body.get("levels", {}), dict):
-            raise fail(f"criteria.{name}", None, "a mapping with description and levels")
-        levels = {str(k): " ".join(str(v).split()) for k, v in (body.get("levels") or {}).items()}
-        unknown = [k for k in levels if k not in config.levels]
-        if unknown:
-            raise fail(f"criteria.{name}.levels", unknown[0], f"a level of the config ({', '.join(config.levels)})")
-        criteria.append(Criterion(str(name), " ".join(str(body.get("description", "")).split()), levels))
-    return Leveling(str(raw.get("name") or "Leveling framework"), tuple(criteria))
-
-
-# -- links -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Link:
-    """A labelled address; `url` is None when there is none to follow (then `note` says why)."""
-
-    label: str
-    url: str | None
-    note: str = ""
-
-
-def safe_url(url: object) -> str | None:
-    """`url` when it is an http(s) address with a host, else None (javascript:, data:, relative...)."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if not url or any(ord(c) < 32 or c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
-def reference_links(config: CycleConfig) -> list[Link]:
-    """The config's `links`, in their order.
-
-    Raises
-    ------
-    ConfigError
-        For a link that is not an http(s) address.
-    """
-    out = []
-    for key, url in config.links.items():
-        if safe_url(url) is None:
-            raise _config_problem(config, f"links.{key}", url, "an http(s) address")
-        out.append(Link(LABELS.get(key, _humanize(key)), url))
-    return out
-
-
-def check_work_queries(config: CycleConfig) -> None:
-    """Raise ConfigError unless every `work_queries` template uses only the known fields and is http(s)."""
-    sample = dict.fromkeys(QUERY_FIELDS, "x")
-    for key, template in config.work_queries.items():
-        fields = _template_fields(config, key, template)
-        if safe_url(template.format(**{f: sample[f] for f in fields})) is None:
-            raise _config_problem(config, f"work_queries.{key}", template, "an http(s) URL template")
-
-
-def work_links(config: CycleConfig, person: dict[str, Any], window: CycleWindow) -> list[Link]:
-    """The "finding your work" links: each `work_queries` template filled in for one person and cycle.
-
-    Parameters
-    ----------
-    config
-        The cycle config (its `work_queries`).
-    person
-        employee_id, name and, when people has one, handle.
-    window
-        The cycle: {start}, {end} and {cycle}.
-    """
-    values = {
-        "handle": person.get("handle"),
-        "employee_id": person.get("employee_id"),
-        "name": person.get("name"),
-        "start": window.start.isoformat(),
-        "end": window.end.isoformat(),
-        "cycle": window.id,
-    }
-    out = []
-    for key, template in config.work_queries.items():
-        fields = _template_fields(config, key, template)
-        label = LABELS.get(key, _humanize(key))
-        missing = [f for f in fields if not _filled(values[f])]
-        if missing:
-            out.append(Link(label, None, f"needs a {missing[0]} for this person in people"))
-            continue
-        url = safe_url(template.format(**{f: quote(str(values[f]), safe="") for f in fields}))
-        out.append(Link(label, url, "" if url else "not an http(s) address"))
-    return out
-
-
-def _template_fields(config: CycleConfig, key: str, template: str) -> list[str]:
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise _config_problem(config, f"work_queries.{key}", template, f"a valid template ({exc})") from None
-    fields = []
-    for _, field, spec, conversion in parsed:
-        if field is None:
-            continue
-        if field not in QUERY_FIELDS or spec or conversion:
-            known = ", ".join("{" + f + "}" for f in QUERY_FIELDS)
-            raise _config_problem(
-                config, f"work_queries.{key}", template, f"only the fields {known}; {{{field}}} is not one"
-            )
-        fields.append(field)
-    return fields
-
-
-def _config_problem(config: CycleConfig, key: str, value: object, expected: str) -> ConfigError:
-    shown = config.source.name if config.source else "config"
-    return ConfigError([Problem(shown, None, key, str(value), expected, column_label="key")])
-
-
-def _humanize(key: str) -> str:
-    return key.replace("_", " ").strip().capitalize()
-
-
-def _filled(value: object) -> bool:
-    return isinstance(value, str) and value.strip() != ""
 
 
 def project_of(url: object, title: object) -> str:
@@ -430,7 +252,7 @@ def _items(evidence: pd.DataFrame | None, ids: list[str], start: dt.date, as_of:
     for column in ("criterion", "project"):
         if column not in items.columns:
             items[column] = None
-    given = items["project"].where(items["project"].map(_filled), None)
+    given = items["project"].where(items["project"].map(filled), None)
     derived = [project_of(u, t) for u, t in zip(items["url"], items["title"], strict=True)]
     items["project"] = given.where(given.notna(), pd.Series(derived, index=items.index, dtype="object"))
     return items.sort_values(["employee_id", "date", "title"], kind="stable")[columns]
@@ -453,7 +275,7 @@ def criteria_of(leveling: Leveling | None, data: Any) -> list[Criterion]:
     if data.has("criteria_scores"):
         names.update((_key(c), str(c)) for c in data["criteria_scores"]["criterion"].dropna())
     if data.has("evidence") and "criterion" in data["evidence"].columns:
-        tags = {_key(c): " ".join(str(c).split()) for c in data["evidence"]["criterion"].dropna() if _filled(c)}
+        tags = {_key(c): " ".join(str(c).split()) for c in data["evidence"]["criterion"].dropna() if filled(c)}
         names.update((k, tags[k]) for k in sorted(tags) if k not in names)
     return [Criterion(n, "", {}) for n in names.values()]
 
@@ -479,7 +301,7 @@ def _document(
     mine = items[items["employee_id"] == employee_id]
     summary = _previous_summary(data, employee_id, previous) if previous else None
     prior_scores = {_key(c): v for c, v in summary.scores} if summary else {}
-    tags = mine["criterion"].map(lambda c: _key(c) if _filled(c) else None)
+    tags = mine["criterion"].map(lambda c: _key(c) if filled(c) else None)
     sections = []
     for criterion in criteria:
         examples = mine[tags == _key(criterion.name)]
@@ -492,7 +314,7 @@ def _document(
     return AlignmentDoc(
         employee_id=employee_id,
         name=str(person["name"]),
-        role=", ".join(str(person[c]) for c in ("discipline", "track") if _filled(person.get(c))),
+        role=", ".join(str(person[c]) for c in ("discipline", "track") if filled(person.get(c))),
         level=level,
         manager=_manager(data["people"], person.get("manager_id")),
         team=team,
@@ -554,7 +376,7 @@ def _examples(rows: pd.DataFrame) -> list[Example]:
             url=safe_url(r.url),
             category=str(r.category),
             kind=str(r.kind).replace("_", " "),
-            criterion=str(r.criterion) if _filled(r.criterion) else "",
+            criterion=str(r.criterion) if filled(r.criterion) else "",
         )
         for r in rows.itertuples()
     ]
@@ -573,9 +395,7 @@ def _previous_summary(data: Any, employee_id: str, window: CycleWindow) -> Previ
         return PreviousCycle(window.id, False, None, None, scores)
     first = row.iloc[0]
     calibrated = first.get("calibrated_rating")
-    return PreviousCycle(
-        window.id, True, str(first["rating"]), str(calibrated) if _filled(calibrated) else None, scores
-    )
+    return PreviousCycle(window.id, True, str(first["rating"]), str(calibrated) if filled(calibrated) else None, scores)
 
 
 def _expectations(data: Any, employee_id: str, cycle: str) -> tuple[Expectation, ...] | None:
@@ -586,9 +406,9 @@ def _expectations(data: Any, employee_id: str, cycle: str) -> tuple[Expectation,
     out = []
     for r in rows.itertuples():
         steps = getattr(r, "key_steps", None)
-        parts = [s.strip() for s in re.split(r"[;\n]", steps) if s.strip()] if _filled(steps) else []
+        parts = [s.strip() for s in re.split(r"[;\n]", steps) if s.strip()] if filled(steps) else []
         status = getattr(r, "status", None)
-        out.append(Expectation(str(r.expectation), tuple(parts), str(status) if _filled(status) else "no status"))
+        out.append(Expectation(str(r.expectation), tuple(parts), str(status) if filled(status) else "no status"))
     return tuple(out)
 
 
@@ -645,7 +465,7 @@ def _text(value: object) -> str:
 
 
 def _manager(people: pd.DataFrame, manager_id: object) -> str:
-    if not _filled(manager_id):
+    if not filled(manager_id):
         return "none"
     row = people[people["employee_id"] == manager_id]
     return f"{row['name'].iloc[0]} ({manager_id})" if len(row) else str(manager_id)
@@ -657,79 +477,6 @@ def _people_file(normalized: Normalized) -> str:
 
 def _unknown_person(normalized: Normalized, employee_id: str) -> UsageError:
     return UsageError(f"no person with employee_id {employee_id!r} in {_people_file(normalized)}")
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md_escape(value: object) -> str:
-    """Text safe to drop into Markdown: no markup, no HTML, one line."""
-    text = " ".join(str(value).split())
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = re.sub(r"&(?=#?\w+;)", "&amp;", text)
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _md_finalize(value: object) -> object:
-    if isinstance(value, Markup):
-        return str(value)
-    return md_escape("" if value is None else value)
-
-
-def _md_link(label: object, url: str | None) -> Markup:
-    text = md_escape(label)
-    if not url:
-        return Markup(text)
-    target = quote(url, safe=":/?#@!$&'*+,;=%~-._").replace("(", "%28").replace(")", "%29")  # [] and () break links
-    return Markup(f"[{text}]({target})")
-
-
-def _score(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
-@functools.cache
-def _environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.DictLoader({"md": MARKDOWN, "html": HTML}),
-        autoescape=autoescape,
-        finalize=None if autoescape else _md_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["mdlink"] = _md_link
-    env.filters["score"] = _score
-    return env
-
-
-def render_markdown(doc: AlignmentDoc) -> str:
-    """The document as Markdown (every value from the inputs escaped; only http(s) links)."""
-    return re.sub(r"\n{3,}", "\n\n", _environment(False).get_template("md").render(d=doc, light=LIGHT_MIN_EXAMPLES))
-
-
-def render_html(doc: AlignmentDoc) -> str:
-    """The document as one self-contained HTML page: inline CSS, no scripts, nothing external."""
-    return _environment(True).get_template("html").render(d=doc, css=CSS, light=LIGHT_MIN_EXAMPLES)
-
-
-def file_stem(employee_id: str) -> str:
-    """A file name for an id: letters, digits, dot, dash and underscore kept, anything else "_"."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", employee_id).lstrip(".") or "_"
-
-
-def write_documents(docs: list[AlignmentDoc], out: Path) -> list[Path]:
-    """Render every document, then write `<id>.md` and `<id>.html` per person, each atomically."""
-    rendered = [(file_stem(d.employee_id), render_markdown(d), render_html(d)) for d in docs]
-    paths = []
-    for stem, markdown, html in rendered:
-        for suffix, text in ((".md", markdown), (".html", html)):
-            write_text_atomic(out / f"{stem}{suffix}", text)
-            paths.append(out / f"{stem}{suffix}")
-    return paths
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -809,281 +556,3 @@ def bench_alignment(people: int = 300, managers: int = 40, seed: int = 20260630)
         f"  `calib alignment` in a new process, imports included: {cold:.2f} s"
         + ("" if run.returncode == 0 else f" (failed: {run.stderr.strip()[:200]})"),
     ]
-
-
-# -- templates ---------------------------------------------------------------------------------
-
-MARKDOWN = """\
-# Performance alignment: {{ d.name }} ({{ d.employee_id }})
-
-| | |
-|---|---|
-| Person | {{ d.name }} ({{ d.employee_id }}) |
-| Role | {{ d.role }} |
-| Level | {{ d.level }} |
-| Manager | {{ d.manager }} |
-| Team | {{ d.team }} |
-| Cycle | {{ d.cycle }} ({{ d.start }} to {{ d.end }}) |
-| Generated | {{ d.generated }} |
-{% if d.mid_cycle %}
-| Status | mid-cycle draft, as of {{ d.as_of }}: what exists so far |
-{% endif %}
-
-## Reference links
-{% for link in d.references %}
-- {{ link.label | mdlink(link.url) }}
-{% else %}
-No reference links configured (`links` in the cycle config).
-{% endfor %}
-
-## Previous cycle
-{% if d.previous is none %}
-No previous cycle: {{ d.cycle }} is the first cycle in the config.
-{% elif not d.previous.reviewed %}
-No review of this person in {{ d.previous.cycle }}.
-{% else %}
-{{ d.previous.cycle }}: rated {{ d.previous.rating }}{% if d.previous.calibrated_rating %}, \
-calibrated {{ d.previous.calibrated_rating }}{% endif %}.
-{% endif %}
-{% if d.previous and d.previous.scores %}
-
-| Criterion | Score |
-|---|---|
-{% for name, value in d.previous.scores %}
-| {{ name }} | {{ value | score }} |
-{% endfor %}
-{% endif %}
-
-## Finding your work
-{% for link in d.work %}
-- {{ link.label | mdlink(link.url) }}{% if link.note %} ({{ link.note }}){% endif %}
-
-{% else %}
-No search links configured (`work_queries` in the cycle config).
-{% endfor %}
-
-## Criteria
-{% if d.framework %}
-Descriptions from {{ d.framework }}.
-{% else %}
-No leveling framework configured (`leveling_framework` in the cycle config): descriptions are missing.
-{% endif %}
-{% for c in d.criteria %}
-
-### {{ c.name }}
-{% if c.general %}
-**What it means.** {{ c.general }}
-
-{% endif %}
-**At {{ c.level }}.** {{ c.current or "No description of this level in the leveling framework." }}
-
-#### Examples
-{% for project, examples in c.projects %}
-**{{ project }}**
-
-{% for e in examples %}
-- {{ e.date }}: {{ e.title | mdlink(e.url) }} ({{ e.category }}, {{ e.kind }}){% if not e.url %} (no link){% endif %}
-
-{% endfor %}
-
-{% else %}
-No examples yet for {{ c.name }}: add them to the evidence log, tagged with this criterion, at the next monthly \
-session, or note here why there are none this cycle.
-
-{% endfor %}
-#### Room for improvement at {{ c.level }}
-{% if c.previous_score is not none %}
-{{ d.previous.cycle }} score: {{ c.previous_score | score }}.
-
-{% endif %}
-{% if c.examples < light %}
-{{ c.examples }} example(s) so far: too few to show this criterion at {{ c.level }}.
-
-{% endif %}
-_To fill in: what would make {{ c.name }} fully solid at {{ c.level }}, judged against the description above._
-
-#### Growth toward {{ c.next_level or "the next level" }}
-{{ c.growth }}
-
-#### Overview
-_To fill in: how {{ d.name }} met {{ c.name }} this cycle, pointing at the examples above._
-{% endfor %}
-{% if d.untagged %}
-
-### Examples not yet tagged with a criterion
-{% for e in d.untagged %}
-- {{ e.date }}: {{ e.title | mdlink(e.url) }} ({{ e.category }}, {{ e.kind }}\
-{% if e.criterion %}, tagged {{ e.criterion }}{% endif %})
-{% endfor %}
-{% endif %}
-{% if d.expectations is not none %}
-
-## Expectations for {{ d.cycle }}
-{% for x in d.expectations %}
-- **{{ x.text }}** (status: {{ x.status }})
-{% for step in x.steps %}
-  - {{ step }}
-{% endfor %}
-{% else %}
-No expectations recorded for {{ d.cycle }} yet.
-{% endfor %}
-{% endif %}
-
-## Team context: {{ d.team }} (the team's results, not a personal score)
-{% if d.mid_cycle %}
-- Figures so far: the cycle runs to {{ d.end }}.
-{% endif %}
-{% for line in d.team_context %}
-- {{ line }}
-{% endfor %}
-{% if d.person_context is not none %}
-
-## Person context (context, not a score)
-{% for metric, value in d.person_context %}
-- {{ metric }}: {{ value | score }}
-{% else %}
-No telemetry the metric policy allows as context.
-{% endfor %}
-{% endif %}
-
-## Review summary
-_To fill in at the end of the cycle, from the sections above._
-"""
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
-color:#1b1b1b;line-height:1.5}
-h1{font-size:1.6rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}h4{margin-bottom:.3rem}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .6rem;text-align:left}
-.draft{background:#fff4d6;border-left:4px solid #e69f00;padding:.4rem .8rem}
-.fill{background:#f3f6fa;border-left:4px solid #0072b2;padding:.4rem .8rem;font-style:italic}
-.none{color:#8a4b00}.muted{color:#666}.context{background:#f6f6f6;padding:.4rem .8rem}
-"""
-
-HTML = """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<meta name="referrer" content="no-referrer">
-<title>Performance alignment: {{ d.name }} ({{ d.employee_id }})</title>
-<style>{{ css | safe }}</style>
-</head>
-<body>
-<h1>Performance alignment: {{ d.name }} ({{ d.employee_id }})</h1>
-{% if d.mid_cycle %}
-<p class="draft">Mid-cycle draft, as of {{ d.as_of }}: what exists so far.</p>
-{% endif %}
-<table>
-<tr><th>Person</th><td>{{ d.name }} ({{ d.employee_id }})</td></tr>
-<tr><th>Role</th><td>{{ d.role }}</td></tr>
-<tr><th>Level</th><td>{{ d.level }}</td></tr>
-<tr><th>Manager</th><td>{{ d.manager }}</td></tr>
-<tr><th>Team</th><td>{{ d.team }}</td></tr>
-<tr><th>Cycle</th><td>{{ d.cycle }} ({{ d.start }} to {{ d.end }})</td></tr>
-<tr><th>Generated</th><td>{{ d.generated }}</td></tr>
-</table>
-{% macro link(label, url) %}{% if url %}<a href="{{ url }}" rel="noopener noreferrer">{{ label }}</a>\
-{% else %}{{ label }}{% endif %}{% endmacro %}
-<h2>Reference links</h2>
-{% if d.references %}
-<ul>{% for l in d.references %}<li>{{ link(l.label, l.url) }}</li>{% endfor %}</ul>
-{% else %}
-<p class="muted">No reference links configured (links in the cycle config).</p>
-{% endif %}
-<h2>Previous cycle</h2>
-{% if d.previous is none %}
-<p>No previous cycle: {{ d.cycle }} is the first cycle in the config.</p>
-{% elif not d.previous.reviewed %}
-<p>No review of this person in {{ d.previous.cycle }}.</p>
-{% else %}
-<p>{{ d.previous.cycle }}: rated {{ d.previous.rating }}{% if d.previous.calibrated_rating %}, \
-calibrated {{ d.previous.calibrated_rating }}{% endif %}.</p>
-{% endif %}
-{% if d.previous and d.previous.scores %}
-<table><tr><th>Criterion</th><th>Score</th></tr>
-{% for name, value in d.previous.scores %}<tr><td>{{ name }}</td><td>{{ value | score }}</td></tr>{% endfor %}
-</table>
-{% endif %}
-<h2>Finding your work</h2>
-{% if d.work %}
-<ul>{% for l in d.work %}<li>{{ link(l.label, l.url) }}{% if l.note %} ({{ l.note }}){% endif %}</li>{% endfor %}</ul>
-{% else %}
-<p class="muted">No search links configured (work_queries in the cycle config).</p>
-{% endif %}
-<h2>Criteria</h2>
-{% if d.framework %}
-<p class="muted">Descriptions from {{ d.framework }}.</p>
-{% else %}
-<p class="muted">No leveling framework configured (leveling_framework in the cycle config).</p>
-{% endif %}
-{% for c in d.criteria %}
-<h3>{{ c.name }}</h3>
-{% if c.general %}<p><strong>What it means.</strong> {{ c.general }}</p>{% endif %}
-<p><strong>At {{ c.level }}.</strong> {{ c.current or "No description of this level in the leveling framework." }}</p>
-<h4>Examples</h4>
-{% for project, examples in c.projects %}
-<p><strong>{{ project }}</strong></p>
-<ul>
-{% for e in examples %}
-<li>{{ e.date }}: {{ link(e.title, e.url) }} ({{ e.category }}, {{ e.kind }}){% if not e.url %} \
-<span class="muted">(no link)</span>{% endif %}</li>
-{% endfor %}
-</ul>
-{% else %}
-<p class="none">No examples yet for {{ c.name }}: add them to the evidence log, tagged with this criterion, at the \
-next monthly session, or note here why there are none this cycle.</p>
-{% endfor %}
-<h4>Room for improvement at {{ c.level }}</h4>
-{% if c.previous_score is not none %}<p>{{ d.previous.cycle }} score: {{ c.previous_score | score }}.</p>{% endif %}
-{% if c.examples < light %}<p>{{ c.examples }} example(s) so far: too few to show this criterion at \
-{{ c.level }}.</p>{% endif %}
-<p class="fill">To fill in: what would make {{ c.name }} fully solid at {{ c.level }}, judged against the description \
-above.</p>
-<h4>Growth toward {{ c.next_level or "the next level" }}</h4>
-<p>{{ c.growth }}</p>
-<h4>Overview</h4>
-<p class="fill">To fill in: how {{ d.name }} met {{ c.name }} this cycle, pointing at the examples above.</p>
-{% endfor %}
-{% if d.untagged %}
-<h3>Examples not yet tagged with a criterion</h3>
-<ul>
-{% for e in d.untagged %}
-<li>{{ e.date }}: {{ link(e.title, e.url) }} ({{ e.category }}, {{ e.kind }}{% if e.criterion %}, tagged \
-{{ e.criterion }}{% endif %})</li>
-{% endfor %}
-</ul>
-{% endif %}
-{% if d.expectations is not none %}
-<h2>Expectations for {{ d.cycle }}</h2>
-{% if d.expectations %}
-<ul>
-{% for x in d.expectations %}
-<li><strong>{{ x.text }}</strong> (status: {{ x.status }})
-{% if x.steps %}<ul>{% for s in x.steps %}<li>{{ s }}</li>{% endfor %}</ul>{% endif %}</li>
-{% endfor %}
-</ul>
-{% else %}
-<p>No expectations recorded for {{ d.cycle }} yet.</p>
-{% endif %}
-{% endif %}
-<h2>Team context: {{ d.team }}</h2>
-<div class="context"><p><em>The team's results, not a personal score.</em></p>
-<ul>{% if d.mid_cycle %}<li>Figures so far: the cycle runs to {{ d.end }}.</li>{% endif %}
-{% for line in d.team_context %}<li>{{ line }}</li>{% endfor %}</ul></div>
-{% if d.person_context is not none %}
-<h2>Person context</h2>
-<div class="context"><p><em>Context, not a score.</em></p>
-{% if d.person_context %}
-<ul>{% for metric, value in d.person_context %}<li>{{ metric }}: {{ value | score }}</li>{% endfor %}</ul>
-{% else %}
-<p>No telemetry the metric policy allows as context.</p>
-{% endif %}
-</div>
-{% endif %}
-<h2>Review summary</h2>
-<p class="fill">To fill in at the end of the cycle, from the sections above.</p>
-</body>
-</html>
-"""

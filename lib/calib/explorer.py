@@ -18,20 +18,13 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from calib.alignment import (
-    Leveling,
-    as_of_date,
-    criteria_of,
-    direct_reports,
-    load_leveling,
-    md_escape,
-    person_context,
-    resolve_cycle,
-)
+from calib.alignment import as_of_date, criteria_of, direct_reports, person_context, resolve_cycle
+from calib.alignment_render import md_escape
 from calib.charts import evidence_timeline_chart
 from calib.errors import UsageError
 from calib.evidence import LIGHT_MIN_EXAMPLES
 from calib.frame import Normalized
+from calib.leveling import Leveling, load_leveling
 
 LIGHT_MARK = "light: add examples"
 
