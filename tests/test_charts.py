@@ -25,10 +25,14 @@ def data_values(chart) -> list[dict]:
 
 
 def test_distribution_chart_never_carries_suppressed_counts():
-    frame = pd.DataFrame({"team": ["a"] * 3 + ["b"] * 6 + ["c"] * 9, "final_rating": ["Low"] * 3 + ["Mid"] * 6 + ["High"] * 9})
+    frame = pd.DataFrame(
+        {"team": ["a"] * 3 + ["b"] * 6 + ["c"] * 9, "final_rating": ["Low"] * 3 + ["Mid"] * 6 + ["High"] * 9}
+    )
     frame["final_rating"] = frame["final_rating"].astype(pd.CategoricalDtype(LABELS, ordered=True))
     dist = rating_distribution(frame, by="team", labels=LABELS, min_group_size=5).assign(stage="calibrated")
-    chart = charts.distribution_chart(dist, dimension="team", stage="calibrated", labels=LABELS, guideline={"Low": 0.2, "Mid": 0.6, "High": 0.2})
+    chart = charts.distribution_chart(
+        dist, dimension="team", stage="calibrated", labels=LABELS, guideline={"Low": 0.2, "Mid": 0.6, "High": 0.2}
+    )
     rows = data_values(chart)
     shares = [r for r in rows if r.get("share") is not None]
     assert {r["label"] for r in shares} == {"c (n=9)", "guideline"}
@@ -40,9 +44,14 @@ def test_distribution_chart_never_carries_suppressed_counts():
 def test_caterpillar_marks_flagged_and_small_managers():
     effects = pd.DataFrame(
         {
-            "manager_id": ["M1", "M2", "M3"], "n": [10, 3, 8], "raw_effect": [1.0, 0.9, -0.1],
-            "lower": [0.6, -0.5, -0.5], "upper": [1.4, 2.3, 0.3], "shrunken_effect": [0.8, 0.3, -0.05],
-            "flagged": [True, False, False], "small": [False, True, False],
+            "manager_id": ["M1", "M2", "M3"],
+            "n": [10, 3, 8],
+            "raw_effect": [1.0, 0.9, -0.1],
+            "lower": [0.6, -0.5, -0.5],
+            "upper": [1.4, 2.3, 0.3],
+            "shrunken_effect": [0.8, 0.3, -0.05],
+            "flagged": [True, False, False],
+            "small": [False, True, False],
         }
     )
     chart = charts.caterpillar_chart(effects, names={"M1": "Pseudonym 1"})
@@ -59,18 +68,49 @@ def test_rating_colours_are_the_colour_blind_safe_diverging_scale():
 
 def test_other_charts_render(tmp_path):
     audit = pd.DataFrame(
-        {"attribute": "gender", "outcome": "top_rating", "group": ["man", "woman", "x"], "n": [100, 90, 3],
-         "rate": [0.4, 0.2, np.nan], "four_fifths_flag": [False, True, None], "impact_ratio": [1.0, 0.5, np.nan],
-         "suppressed": [False, False, True]}
+        {
+            "attribute": "gender",
+            "outcome": "top_rating",
+            "group": ["man", "woman", "x"],
+            "n": [100, 90, 3],
+            "rate": [0.4, 0.2, np.nan],
+            "four_fifths_flag": [False, True, None],
+            "impact_ratio": [1.0, 0.5, np.nan],
+            "suppressed": [False, False, True],
+        }
     )
-    transitions = pd.DataFrame({"previous": ["Low", "Mid", "Mid"], "current": ["Mid", "Mid", "High"], "count": [2, 30, 5]})
-    dora = pd.DataFrame({"period": "H1", "deployment_frequency_level": ["elite", "low"], "lead_time_level": ["high", None],
-                         "change_failure_rate_level": ["elite", "medium"], "time_to_restore_level": ["high", "low"],
-                         "delivery_level": ["elite", "low"]})
-    context = pd.DataFrame({"team": ["a", "b"], "difference": [-0.8, 0.1], "lower": [-1.3, -0.3], "upper": [-0.3, 0.5],
-                            "mismatch": [True, False], "small": [False, False], "delivery_level": ["elite", "medium"]})
-    items = pd.DataFrame({"date": ["2026-01-10", "2026-06-20"], "category": ["delivery", "reliability"], "kind": ["pr", "incident"],
-                          "title": ["<script>alert(1)</script>", "x"]})
+    transitions = pd.DataFrame(
+        {"previous": ["Low", "Mid", "Mid"], "current": ["Mid", "Mid", "High"], "count": [2, 30, 5]}
+    )
+    dora = pd.DataFrame(
+        {
+            "period": "H1",
+            "deployment_frequency_level": ["elite", "low"],
+            "lead_time_level": ["high", None],
+            "change_failure_rate_level": ["elite", "medium"],
+            "time_to_restore_level": ["high", "low"],
+            "delivery_level": ["elite", "low"],
+        }
+    )
+    context = pd.DataFrame(
+        {
+            "team": ["a", "b", "c"],
+            "difference": [-0.8, 0.1, 0.0],
+            "difference_lower": [-1.3, -0.3, -0.4],
+            "difference_upper": [-0.3, 0.5, 0.4],
+            "mismatch": [True, False, False],
+            "small": [False, False, False],
+            "delivery_level": ["elite", "medium", None],
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "date": ["2026-01-10", "2026-06-20"],
+            "category": ["delivery", "reliability"],
+            "kind": ["pr", "incident"],
+            "title": ["<script>alert(1)</script>", "x"],
+        }
+    )
     made = [
         charts.selection_rate_chart(audit, attribute="gender", outcome="top_rating"),
         charts.transition_chart(transitions, labels=LABELS),
@@ -80,6 +120,8 @@ def test_other_charts_render(tmp_path):
     ]
     for chart in made:
         assert "<svg" in svg(chart)
+    team_rows = {r["label"]: r for r in data_values(made[3]) if "difference_lower" in r}
+    assert team_rows["a"]["difference_lower"] == -1.3 and team_rows["c"]["delivery"] == "no data"
     suppressed = [r for r in data_values(made[0]) if r["group"] == "x"][0]
     assert suppressed["shown_rate"] is None and suppressed["label"] == "x (suppressed)"
     assert "<script>" not in svg(made[-1])  # tooltips are not in a static SVG; titles are escaped

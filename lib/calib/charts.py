@@ -282,13 +282,14 @@ def team_context_chart(
 ) -> alt.Chart:
     """Each team's rating difference from the rest of the org (with interval), grouped by delivery level."""
     rows = context[~context["small"]].copy() if "small" in context.columns else context.copy()
-    rows["delivery"] = rows["delivery_level"].astype(str).replace({"nan": "no data"})
+    rows["delivery"] = rows["delivery_level"].astype("object").fillna("no data").astype(str)
+    lower, upper = ("difference_lower", "difference_upper") if "difference_lower" in rows else ("lower", "upper")
     return interval_chart(
         rows.sort_values(["delivery", "team"]),
         label="team",
         estimate="difference",
-        lower="lower",
-        upper="upper",
+        lower=lower,
+        upper=upper,
         flagged="mismatch",
         names=names,
         axis_title="mean rating minus the rest of the org (points)",

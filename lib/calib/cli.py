@@ -42,7 +42,8 @@ def _analyze(args: argparse.Namespace) -> int:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
     summary = ", ".join(f"{counts[k]} {k}" for k in ("alert", "warning", "info") if k in counts) or "none"
     print(
-        f"{len(analysis.findings)} findings ({summary}); wrote {out / 'findings.json'} and {len(analysis.tables)} tables in {out / 'tables'}"
+        f"{len(analysis.findings)} findings ({summary}); "
+        f"wrote {out / 'findings.json'} and {len(analysis.tables)} tables in {out / 'tables'}"
     )
     for finding in analysis.findings:
         if finding.severity == "alert":
@@ -114,8 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--cycle", default=None, help="the cycle to report (default: the config's)")
     report.add_argument("--org", default=None, help="only this org or sub-org (teams.org)")
     report.add_argument("--out", default="reports/cycle-report", help="output folder (replaced whole on success)")
-    report.add_argument("--blind", action="store_true", help="pseudonyms instead of names and ids; no protected attributes")
-    report.add_argument("--per-manager", action="store_true", help="also one packet per manager, holding only their team")
+    report.add_argument(
+        "--blind", action="store_true", help="pseudonyms instead of names and ids; no protected attributes"
+    )
+    report.add_argument(
+        "--per-manager", action="store_true", help="also one packet per manager, holding only their team"
+    )
     report.set_defaults(run=_report)
 
     serve = commands.add_parser("serve", help="serve the calibration dashboard with Voila")
