@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -448,7 +449,9 @@ def warm_kernel() -> Iterator[object]:
     from jupyter_core.utils import run_sync
 
     manager = AsyncKernelManager(kernel_name="python3")
-    run_sync(manager.start_kernel)(cwd=str(NOTEBOOK.parent))
+    # the kernel's own stderr (a transport notice at start-up) is not for the user's terminal;
+    # errors in cells still reach papermill as messages
+    run_sync(manager.start_kernel)(cwd=str(NOTEBOOK.parent), stderr=subprocess.DEVNULL)
     client = manager.client()
     client.start_channels()
     try:
