@@ -12,14 +12,14 @@ PORT   ?= 8866
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
 env: $(STAMP)  ## create or update the environment
 
-demo: $(STAMP)  ## validate and summarize the bundled sample cycle
-	$(BIN)/calib validate $(CONFIG)
+demo: $(STAMP)  ## serve the calibration dashboard on the bundled sample cycle (http://127.0.0.1:$(PORT)/)
+	$(BIN)/calib serve $(CONFIG) --port $(PORT)
 
 test: $(STAMP)  ## the whole suite, the same locally and in CI
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider

@@ -284,8 +284,10 @@ def team_context_chart(
     rows = context[~context["small"]].copy() if "small" in context.columns else context.copy()
     rows["delivery"] = rows["delivery_level"].astype("object").fillna("no data").astype(str)
     lower, upper = ("difference_lower", "difference_upper") if "difference_lower" in rows else ("lower", "upper")
+    rank = {level: i for i, level in enumerate(["elite", "high", "medium", "low", "no data"])}
+    rows = rows.assign(_rank=rows["delivery"].map(rank).fillna(len(rank))).sort_values(["_rank", "team"])
     return interval_chart(
-        rows.sort_values(["delivery", "team"]),
+        rows,
         label="team",
         estimate="difference",
         lower=lower,
