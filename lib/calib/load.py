@@ -132,7 +132,7 @@ def _read_excel(
     if sheet is not None and sheet not in book.sheet_names and not isinstance(sheet, int):
         raise InputError([Problem(name, None, None, str(sheet), f"a sheet named one of {book.sheet_names}")])
     try:
-        grid = book.parse(sheet_name=0 if sheet is None else sheet, header=None, dtype=object)
+        grid = pd.read_excel(book, sheet_name=0 if sheet is None else sheet, header=None, dtype=object)
     except Exception as exc:
         raise InputError([Problem(name, None, None, None, f"a readable .xlsx workbook ({exc})")]) from None
     grid = grid.dropna(how="all", axis=1)
