@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calib import dashboard as d
-from calib import serve
+from calib import dashboard, serve
+from calib import dashboard_views as d
 from calib.errors import InputError, Problem
 from calib.privacy import pseudonyms
 
@@ -234,7 +234,7 @@ def test_a_forbidden_team_metric_is_never_shown(sources, base):
 
 
 def test_the_widgets_redraw_on_filter_tab_person_and_blind(sources):
-    app = d.Dashboard(sources)
+    app = dashboard.Dashboard(sources)
     overview = app.panes["Overview"].chart
     before = json.dumps(overview.spec)
     app.controls["discipline"].value = "product"
@@ -257,7 +257,7 @@ def test_the_widgets_redraw_on_filter_tab_person_and_blind(sources):
 
 
 def test_a_failing_view_shows_a_friendly_panel_not_a_traceback(sources, monkeypatch, capsys):
-    app = d.Dashboard(sources)
+    app = dashboard.Dashboard(sources)
 
     def broken(*_):
         raise KeyError("some_column")
@@ -280,10 +280,10 @@ def test_a_failing_view_shows_a_friendly_panel_not_a_traceback(sources, monkeypa
 
 
 def test_a_broken_config_gives_a_panel_never_an_exception(tmp_path):
-    panel = d.launch(tmp_path / "missing.yml", cache=tmp_path)
+    panel = dashboard.launch(tmp_path / "missing.yml", cache=tmp_path)
     assert "could not start" in panel.value and "missing.yml" in panel.value and "Traceback" not in panel.value
     (tmp_path / "bad.yml").write_text(f"cycle: x\nmin_group_size: {EVIL}\n")
-    panel = d.launch(tmp_path / "bad.yml", cache=tmp_path)
+    panel = dashboard.launch(tmp_path / "bad.yml", cache=tmp_path)
     assert "&lt;script&gt;" in panel.value and "<script>" not in panel.value
 
 
@@ -371,9 +371,9 @@ def test_the_offline_bundle_is_cached_on_disk(tmp_path, monkeypatch):
 
     monkeypatch.setattr(alt.JupyterChart, "_is_offline", False)
     monkeypatch.setattr(alt.JupyterChart, "_esm", alt.JupyterChart._esm)
-    d.enable_offline_charts(tmp_path)
+    dashboard.enable_offline_charts(tmp_path)
     (bundle,) = tmp_path.glob("jupyterchart-*.js")
     assert alt.JupyterChart._is_offline and "https://esm.sh" not in bundle.read_text()
     monkeypatch.setattr(alt.JupyterChart, "_is_offline", False)
-    d.enable_offline_charts(tmp_path)
+    dashboard.enable_offline_charts(tmp_path)
     assert alt.JupyterChart._esm == bundle.read_text()
