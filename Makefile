@@ -29,6 +29,7 @@ bench: $(STAMP)  ## time and memory of the load/validate/normalize pipeline on a
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks
+	$(BIN)/lint-imports
 
 notebooks: $(STAMP)  ## strip outputs and widget state, then sync each notebook with its py:percent pair
 	$(BIN)/nbstripout --extra-keys "metadata.widgets cell.metadata.ExecuteTime" notebooks/*.ipynb

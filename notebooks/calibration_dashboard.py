@@ -21,6 +21,6 @@ cache: str = "../reports/.cache"  # where analyses and the offline chart bundle 
 blind: bool = False  # start in blind mode (pseudonyms, no protected attributes)
 
 # %%
-from calib import dashboard
+from calib.apps.dashboard import widgets as dashboard
 
 app = dashboard.show(config=config, results=results, cache=cache, blind=blind)

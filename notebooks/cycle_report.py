@@ -32,8 +32,8 @@ import tempfile
 
 import altair as alt
 
-from calib import report_sections as sections
-from calib.report import prepare_results, report_context
+from calib.outputs.report import sections
+from calib.outputs.report.prepare import prepare_results, report_context
 
 alt.renderers.enable("svg")  # static SVG: renders offline, no script from a CDN
 if not results:

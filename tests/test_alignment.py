@@ -14,13 +14,13 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from calib.alignment import as_of_date, build_documents, project_of
-from calib.alignment_render import render_html, render_markdown
-from calib.config import CycleWindow, load_config
 from calib.errors import ConfigError, UsageError
 from calib.frame import normalize
-from calib.leveling import check_work_queries, load_leveling, safe_url, work_links
-from calib.validate import load_cycle
+from calib.inputs.config import CycleWindow, load_config
+from calib.inputs.leveling import check_work_queries, load_leveling, safe_url, work_links
+from calib.inputs.validate import load_cycle
+from calib.outputs.alignment.model import as_of_date, build_documents, project_of
+from calib.outputs.alignment.render import render_html, render_markdown
 
 SAMPLE = ROOT / "data_samples"
 TODAY = dt.date(2026, 11, 22)
@@ -422,15 +422,16 @@ def test_cli_bad_ids_exit_1_with_a_clear_message_and_no_traceback(tmp_path, args
 
 @pytest.mark.slow
 def test_bench_alignment_reports_its_timing():
-    from calib.alignment import bench_alignment
+    from calib.bench.alignment import run
 
-    lines = bench_alignment()
+    lines = run()
     assert "12 direct reports" in lines[0] and re.search(r"24 files\): \d+\.\d\d s", lines[1])
     assert re.search(r"imports included: \d+\.\d\d s$", lines[2])
 
 
 def test_light_threshold_is_the_evidence_modules():
-    from calib import alignment_render, evidence
+    from calib.analyses import evidence
+    from calib.outputs.alignment import render as alignment_render
 
     assert alignment_render.LIGHT_MIN_EXAMPLES == evidence.LIGHT_MIN_EXAMPLES
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from calib.analyze import SCHEMA_PATH
-from calib.synth import PLANTED_TEAMS, planted_people
+from calib.analyses.runner import SCHEMA_PATH
+from calib.synth.org import PLANTED_TEAMS, planted_people
 
 SAMPLE = ROOT / "data_samples" / "cycle.yml"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.bias import MISSING_GROUP, bias_audit, holm, standardized_mean_difference, suppressed_groups
+from calib.analyses.bias import MISSING_GROUP, bias_audit, holm, standardized_mean_difference, suppressed_groups
 
 SCALE = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 TOP, BOTTOM = ["Exceeds", "Far exceeds"], ["Does not meet"]

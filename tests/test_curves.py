@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from calib.curves import (
+from calib.analyses.curves import (
     _tarone_holm,
     central_tendency,
     chi2_lower_tail,

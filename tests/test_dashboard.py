@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calib import dashboard, serve
-from calib import dashboard_views as d
+from calib.apps import serve
+from calib.apps.dashboard import views as d
+from calib.apps.dashboard import widgets as dashboard
 from calib.errors import InputError, Problem
 from calib.privacy import pseudonyms
 
@@ -159,11 +160,11 @@ def test_blind_groups_are_numbered_the_same_in_the_table_and_the_charts(sources,
 
 def test_findings_name_people_or_pseudonyms(sources):
     finding = sources.results.findings.query("subject == 'E0013'").iloc[0]
-    assert sources.names["E0013"] in d.finding_text(finding, sources.names, blind=False)
-    hidden = d.finding_text(finding, sources.pseudonyms, blind=True)
+    assert sources.names["E0013"] in d.finding_text(finding, sources.redaction(False), blind=False)
+    hidden = d.finding_text(finding, sources.redaction(True), blind=True)
     assert sources.pseudonyms["E0013"] in hidden and "E0013" not in hidden
     gap = sources.results.findings.query("kind == 'adverse_impact'").iloc[0]
-    assert "woman" not in d.finding_text(gap, sources.pseudonyms, blind=True)
+    assert "woman" not in d.finding_text(gap, sources.redaction(True), blind=True)
 
 
 @pytest.fixture
@@ -223,7 +224,7 @@ def test_telemetry_is_context_only_and_never_forbidden(sources, base):
 
 
 def test_a_forbidden_team_metric_is_never_shown(sources, base):
-    from calib.policy import MetricPolicy
+    from calib.inputs.policy import MetricPolicy
 
     strict = with_telemetry(sources, MetricPolicy(forbidden=["lead_time", "review_latency_hours"]))
     context = d.team_context(strict, base)
@@ -292,9 +293,9 @@ def test_the_analysis_is_cached_per_input_fingerprint(tmp_path, monkeypatch, tin
     cache = tmp_path / "cache"
     first = serve.ensure_analysis(config, cache, log=lambda *_: None)
     assert (first / "findings.json").is_file() and (first / "snapshot" / "frame.parquet").is_file()
-    import calib.analyze
+    import calib.analyses.runner
 
-    monkeypatch.setattr(calib.analyze, "run_analyses", lambda *_: pytest.fail("reanalysed unchanged inputs"))
+    monkeypatch.setattr(calib.analyses.runner, "run_analyses", lambda *_: pytest.fail("reanalysed unchanged inputs"))
     assert serve.ensure_analysis(config, cache, log=lambda *_: None) == first
     monkeypatch.undo()
     people = config.parent / "people.csv"
@@ -304,14 +305,18 @@ def test_the_analysis_is_cached_per_input_fingerprint(tmp_path, monkeypatch, tin
 
 
 def test_the_cache_key_covers_the_analysis_code_only(tmp_path):
-    (tmp_path / "analyze.py").write_text("from calib.raters import x\nfrom calib import seam\nimport calib.frame\n")
-    for name in ("raters", "seam", "frame", "dashboard", "charts"):
-        (tmp_path / f"{name}.py").write_text("from calib.errors import E\n" if name == "raters" else "")
+    (tmp_path / "analyses").mkdir()
+    (tmp_path / "analyses" / "runner.py").write_text(
+        "from calib.analyses.raters import x\nfrom calib.analyses import seam\nimport calib.frame\n"
+    )
+    for name in ("analyses/raters", "analyses/seam", "frame", "dashboard", "charts"):
+        (tmp_path / f"{name}.py").write_text("from calib.errors import E\n" if name.endswith("raters") else "")
     (tmp_path / "errors.py").write_text("")
-    assert serve.analysis_modules(tmp_path, ("analyze",)) == {"analyze", "raters", "seam", "frame", "errors"}
-    modules = serve.analysis_modules(Path(serve.__file__).parent)
-    assert {"analyze", "raters", "frame", "bias", "curves"} <= modules
-    assert not modules & {"dashboard", "serve", "charts", "cli", "bench_dashboard"}
+    found = serve.analysis_modules(tmp_path, ("analyses.runner",))
+    assert found == {"analyses.runner", "analyses.raters", "analyses.seam", "frame", "errors"}
+    modules = serve.analysis_modules(Path(serve.__file__).parents[1])
+    assert {"analyses.runner", "analyses.raters", "frame", "analyses.bias", "analyses.curves"} <= modules
+    assert not {m for m in modules if m.startswith(("apps", "outputs", "bench", "cli"))}
 
 
 def test_the_served_notebook_gets_its_paths_from_the_server(tmp_path):

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from calib.bench_dashboard import chromium, load, serving, wait_until
-from calib.dashboard import TABS
-from calib.serve import POOL_SIZE
+from calib.apps.dashboard.widgets import TABS
+from calib.apps.serve import POOL_SIZE
+from calib.bench.dashboard import chromium, load, serving, wait_until
 
 pytestmark = pytest.mark.browser
 

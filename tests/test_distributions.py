@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.distributions import distributions, rating_distribution
+from calib.analyses.distributions import distributions, rating_distribution
+from calib.analyses.seam import discipline_seam
 from calib.errors import PolicyError
-from calib.policy import MetricPolicy
+from calib.inputs.policy import MetricPolicy
 from calib.privacy import suppressed_groups
-from calib.seam import discipline_seam
 
 LABELS = ["Low", "Mid", "High"]
 

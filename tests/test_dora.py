@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.benchmarks import grade
-from calib.config import load_config
-from calib.dora import (
+from calib.delivery.benchmarks import grade
+from calib.delivery.dora import (
     Period,
     dora_from_events,
     dora_from_team_metrics,
@@ -16,7 +15,8 @@ from calib.dora import (
     periods_from_cycles,
     team_dora,
 )
-from calib.validate import load_cycle
+from calib.inputs.config import load_config
+from calib.inputs.validate import load_cycle
 
 H1 = Period("2026-H1", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30"))
 

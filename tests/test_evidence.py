@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.evidence import evidence_health, holm, invisible_work, is_late, recency_by_manager
+from calib.analyses.evidence import evidence_health, holm, invisible_work, is_late, recency_by_manager
 
 LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 LEVELS = ["L1", "L2", "L3", "L4", "L5", "L6", "L7"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from calib import explorer
+from calib.apps import explorer as explorer
 from calib.errors import UsageError
 
 SAMPLE = ROOT / "data_samples"

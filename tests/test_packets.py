@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from calib.packets import OUTSIDE, Scrubber, build_packets, render_packets, write_packets
-from calib.report import prepare_results
+from calib.outputs.report.prepare import prepare_results
+from calib.outputs.report.packets import OUTSIDE, Scrubber, build_packets, render_packets, write_packets
 
 SAMPLE = ROOT / "data_samples"
 
@@ -88,6 +88,6 @@ def test_parallel_rendering_writes_the_same_pages(prepared, written, tmp_path):
 
 def test_scrubber_hides_everyone_outside_the_team():
     people = pd.DataFrame({"employee_id": ["E1", "E2", "E3"], "name": ["Ada Top", "Bo Low", "Cy Mid"]})
-    scrub = Scrubber(people, ["name"])
+    scrub = Scrubber(people)
     text = scrub("E1 compared E2 with Cy Mid and E22.", {"E1": "Ada", "E2": "Bo"})
     assert text == f"Ada compared Bo with {OUTSIDE} and E22."

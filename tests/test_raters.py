@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.raters import design, fixed_effects, flag, manager_effects, peer_scores
+from calib.analyses.raters import design, fixed_effects, flag, manager_effects, peer_scores
 
 LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 
@@ -130,7 +130,7 @@ def test_manager_effects_end_to_end_reports_raw_and_shrunken_side_by_side():
 
 def test_within_manager_algebra_equals_the_dense_regression():
     # the dense OLS with one dummy per manager is the reference the fast computation must equal
-    from calib.raters import covariate_matrix, ols
+    from calib.analyses.raters import covariate_matrix, ols
 
     frame, peers = simulate_org(np.random.default_rng(11), managers=15)
     data, covariates = design(frame, peer_scores(peers, "C"))

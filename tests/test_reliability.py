@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.reliability import (
+from calib.analyses.reliability import (
     _alpha,
     koo_li_band,
     peer_ratings,

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from calib.dora import Period
-from calib.slo import slo_status, team_slos
+from calib.delivery.dora import Period
+from calib.delivery.slo import slo_status, team_slos
 
 
 def slos(rows):

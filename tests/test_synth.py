@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from calib.config import load_config
-from calib.synth import (
+from calib.inputs.config import load_config
+from calib.inputs.validate import load_cycle
+from calib.synth.org import (
     GUIDELINE,
     INPUTS,
     PLANTED_TEAMS,
@@ -20,7 +21,6 @@ from calib.synth import (
     planted_people,
     write_org,
 )
-from calib.validate import load_cycle
 
 SAMPLE = Path(__file__).parent.parent / "data_samples"
 SCORE = {label: k + 1 for k, label in enumerate(RATINGS)}

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from calib.config import load_config
 from calib.errors import UsageError
 from calib.frame import normalize
-from calib.talent import cli_talent, level_alignment, talent_table, write_talent
-from calib.validate import load_cycle
+from calib.inputs.config import load_config
+from calib.inputs.validate import load_cycle
+from calib.outputs.talent import cli_talent, level_alignment, talent_table, write_talent
 
 LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 SCALE = (1.0, 5.0)

@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from conftest import TINY_FILES
 
-from calib.config import load_config
 from calib.errors import InputError, Problem
-from calib.validate import load_cycle
+from calib.inputs.config import load_config
+from calib.inputs.validate import load_cycle
 
 TINY_PEOPLE = TINY_FILES["people.csv"]
 

@@ -19,20 +19,20 @@ EXIT_INTERNAL = 3
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from calib.config import load_config
     from calib.frame import normalize
-    from calib.summary import summarize
-    from calib.validate import load_cycle
+    from calib.inputs.config import load_config
+    from calib.inputs.validate import load_cycle
+    from calib.outputs.summary import summarize
 
     print(summarize(normalize(load_cycle(load_config(args.config)))))
     return 0
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from calib.analyze import run_analyses, write_analysis
-    from calib.config import load_config
+    from calib.analyses.runner import run_analyses, write_analysis
     from calib.frame import normalize
-    from calib.validate import load_cycle
+    from calib.inputs.config import load_config
+    from calib.inputs.validate import load_cycle
 
     analysis = run_analyses(normalize(load_cycle(load_config(args.config))))
     out = Path(args.out)
@@ -52,31 +52,31 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from calib.report import cli_report
+    from calib.outputs.report.build import cli_report
 
     return cli_report(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from calib.serve import cli_serve
+    from calib.apps.serve import cli_serve
 
     return cli_serve(args)
 
 
 def _alignment(args: argparse.Namespace) -> int:
-    from calib.alignment import cli_alignment
+    from calib.outputs.alignment.command import cli_alignment
 
     return cli_alignment(args)
 
 
 def _talent(args: argparse.Namespace) -> int:
-    from calib.talent import cli_talent
+    from calib.outputs.talent import cli_talent
 
     return cli_talent(args)
 
 
 def _generate_sample(args: argparse.Namespace) -> int:
-    from calib.synth import generate_org, write_org
+    from calib.synth.org import generate_org, write_org
 
     try:
         frames = generate_org(
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; render problems and errors without tracebacks."""
-    from calib.summary import render_problems
+    from calib.errors import render_problems
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -7,6 +7,7 @@ once, at the edge: the CLI, a notebook or the dashboard. Nothing below the edge 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -65,3 +66,21 @@ class PolicyError(WorkbenchError):
 
 class UsageError(WorkbenchError):
     """A command was asked for something it cannot do (e.g. an org too small for its managers)."""
+
+
+SHOWN_PER_KIND = 20  # problems of one kind (file, column, expectation) listed before "and N more"
+
+
+def render_problems(problems: list[Problem], shown_per_kind: int = SHOWN_PER_KIND) -> list[str]:
+    """One line per problem, errors first; long runs of the same mistake end with a count."""
+    ordered = sorted(problems, key=lambda p: (p.severity != "error", p.file, p.column or "", p.expected, p.row or 0))
+    lines = []
+    for (severity, file, column, _expected), group in groupby(
+        ordered, key=lambda p: (p.severity, p.file, p.column, p.expected)
+    ):
+        items = list(group)
+        lines.extend(str(p) for p in items[:shown_per_kind])
+        if len(items) > shown_per_kind:
+            where = f"{file}, column {column}" if column else file
+            lines.append(f"{severity}: {where}: ... and {len(items) - shown_per_kind} more rows like these")
+    return lines

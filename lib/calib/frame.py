@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from calib.dora import periods_from_cycles, team_dora
-from calib.ratings import with_rating_numbers
-from calib.slo import team_slos
-from calib.validate import CycleData
+from calib.delivery.dora import periods_from_cycles, team_dora
+from calib.delivery.slo import team_slos
+from calib.inputs.ratings import with_rating_numbers
+from calib.inputs.validate import CycleData
 
 TEAM_DORA_COLUMNS = {
     "delivery_level": "team_delivery_level",

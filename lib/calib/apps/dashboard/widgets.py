@@ -1,0 +1,318 @@
+"""The calibration dashboard's widgets: what `calib analyze` wrote, filtered, on one projected screen.
+
+`Dashboard` holds the widgets; each callback is a few lines that call the pure views of
+calib.apps.dashboard.views inside `guard`, which shows a friendly panel instead of a traceback. A filter
+change redraws the visible tab at once and the other tabs when they are opened. Charts are offline
+anywidget `JupyterChart`s placed directly in the widget tree (no Output widgets).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# isort: off
+# calib.apps.dashboard.views first: it keeps jsonschema's slow IRI parser out before altair loads
+from calib.apps.dashboard.views import (
+    ALL,
+    PROJECTOR_CSS,
+    TABS,
+    VIEWS,
+    Filters,
+    Sources,
+    View,
+    esc,
+    filter_options,
+    load_sources,
+    manager_options,
+    people_in,
+    person,
+    person_options,
+)
+
+import altair as alt
+
+# isort: on
+from calib.errors import WorkbenchError
+
+
+# -- offline charts ------------------------------------------------------------------------------
+def enable_offline_charts(cache: str | Path = "") -> None:
+    """`alt.JupyterChart.enable_offline()`, with the JavaScript bundle cached on disk.
+
+    vl-convert builds the same bundle (vega, vega-lite, vega-embed: no CDN) in 2-3 s each time; the
+    cache keeps that out of every kernel's start. It is keyed by the altair and vl-convert versions.
+    """
+    if alt.JupyterChart._is_offline:
+        return
+    import vl_convert as vlc
+
+    path = Path(cache) / f"jupyterchart-altair-{alt.__version__}-vlc-{vlc.__version__}.js" if cache else None
+    if path is not None and path.is_file():
+        alt.JupyterChart._esm = path.read_text(encoding="utf-8")  # what enable_offline() sets, from disk
+        alt.JupyterChart._is_offline = True
+        return
+    alt.JupyterChart.enable_offline()
+    if path is not None:
+        from calib.files import write_text_atomic
+
+        try:
+            write_text_atomic(path, str(alt.JupyterChart._esm))
+        except OSError:
+            pass  # a read-only cache only costs time
+
+
+# -- widgets -------------------------------------------------------------------------------------
+class Pane:
+    """One tab: an intro/body HTML and a chart created on first use (one JupyterChart per tab)."""
+
+    def __init__(self, widgets, extra: list | None = None):
+        self._w = widgets
+        self.intro = widgets.HTML(value='<p class="calib-note">Loading…</p>')
+        self.html = widgets.HTML()
+        self.slot = widgets.Box(layout=widgets.Layout(display="none"))
+        self.chart = None
+        self.box = widgets.VBox([*(extra or []), self.intro, self.slot, self.html])
+        self.box.add_class("calib-pane")
+
+    def show(self, view: View) -> None:
+        """Show a view: assign the new chart to the existing JupyterChart (no Output widgets)."""
+        if view.chart is None:
+            self.slot.layout.display = "none"
+            if self.chart is not None:
+                self.chart.chart = None
+        elif self.chart is None:
+            self.chart = alt.JupyterChart(view.chart, embed_options={"renderer": "svg", "actions": False})
+            self.slot.children = (self.chart,)
+            self.slot.layout.display = "flex"
+        else:
+            self.chart.chart = view.chart
+            self.slot.layout.display = "flex"
+        self.intro.value = view.intro
+        self.html.value = view.html
+
+    def clear(self) -> None:
+        """Forget what was shown (so nothing stale, e.g. a name after blind mode, stays in the page)."""
+        self.intro.value = '<p class="calib-note">Loading…</p>'
+        self.html.value = ""
+        if self.chart is not None:
+            self.chart.chart = None
+
+
+class Dashboard:
+    """The widget tree and its callbacks; `widget` is what the notebook displays."""
+
+    def __init__(self, sources: Sources, *, blind: bool = False):
+        import ipywidgets as widgets
+
+        self.sources = sources
+        self._quiet = False
+        options = filter_options(sources)
+        cycle = (
+            sources.config.cycle
+            if (sources.config.cycle, sources.config.cycle) in options["cycle"]
+            else options["cycle"][-1][1]
+        )
+        style = {"description_width": "initial"}
+        self.controls = {
+            "cycle": widgets.Dropdown(options=options["cycle"], value=cycle, description="Cycle", style=style),
+            "org": widgets.Dropdown(options=options["org"], value=ALL, description="Org", style=style),
+            "discipline": widgets.Dropdown(
+                options=options["discipline"], value=ALL, description="Discipline", style=style
+            ),
+            "level": widgets.Dropdown(options=options["level"], value=ALL, description="Level", style=style),
+            "manager": widgets.Dropdown(
+                options=manager_options(sources, blind), value=ALL, description="Manager", style=style
+            ),
+        }
+        widths = {"cycle": "240px", "org": "280px", "discipline": "300px", "level": "200px", "manager": "400px"}
+        for name, control in self.controls.items():
+            control.layout.width = widths[name]
+            control.add_class(f"calib-filter-{name}")
+            control.observe(self._on_filter, names="value")
+        self.blind = widgets.ToggleButton(
+            value=blind,
+            description=self._blind_text(blind),
+            tooltip="Names and ids become pseudonyms; protected attributes are hidden",
+        )
+        self.blind.add_class("calib-blind")
+        self.blind.observe(self._on_blind, names="value")
+        self.header = widgets.HTML()
+        self.header.add_class("calib-header")
+        self.error = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.error.add_class("calib-error")
+        self.person_pick = widgets.Dropdown(
+            options=[], description="Person", style=style, layout=widgets.Layout(width="640px")
+        )
+        self.person_pick.add_class("calib-person-pick")
+        self.person_pick.observe(self._on_person, names="value")
+        self.panes = {name: Pane(widgets, [self.person_pick] if name == "Person" else None) for name in TABS}
+        self.tabs = widgets.Tab(children=[self.panes[n].box for n in TABS], titles=list(TABS))
+        self.tabs.observe(self._on_tab, names="selected_index")
+        filters_box = widgets.HBox([*self.controls.values(), self.blind])
+        filters_box.add_class("calib-filters")
+        self.widget = widgets.VBox([self.header, filters_box, self.error, self.tabs])
+        self.widget.add_class("calib-dashboard")
+        self._stale: set[str] = set(TABS)
+        with self.guard():
+            self.refresh()
+
+    # state -------------------------------------------------------------------------------------
+    @property
+    def filters(self) -> Filters:
+        """The filters as the widgets show them."""
+        values = {name: control.value for name, control in self.controls.items()}
+        return Filters(**values, blind=self.blind.value)
+
+    @property
+    def active(self) -> str:
+        """The name of the visible tab."""
+        return TABS[self.tabs.selected_index or 0]
+
+    @staticmethod
+    def _blind_text(on: bool) -> str:
+        return "Blind mode: ON" if on else "Blind mode: off"
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run a callback; on failure show a friendly panel (the traceback goes to the server log only)."""
+        try:
+            yield
+        except WorkbenchError as exc:
+            self._fail(str(exc))
+        except Exception:
+            traceback.print_exc(file=sys.__stderr__)
+            self._fail(
+                "Something went wrong while redrawing this view. The other views still work; "
+                "the details are in the server's log."
+            )
+        else:
+            if self.error.layout.display != "none":
+                self.error.layout.display = "none"
+
+    def _fail(self, message: str) -> None:
+        self.error.value = f"<b>This view could not be drawn.</b> {esc(message)}"
+        self.error.layout.display = "block"
+
+    # callbacks (a few lines each) ------------------------------------------------------------------
+    def _on_filter(self, change) -> None:
+        if not self._quiet:
+            with self.guard():
+                self.refresh()
+
+    def _on_blind(self, change) -> None:
+        with self.guard():
+            self.blind.description = self._blind_text(change["new"])
+            self._relabel_managers()
+            for name in TABS:
+                if name != self.active:
+                    self.panes[name].clear()
+            if self.active != "Person":
+                self._quiet = True
+                try:
+                    self.person_pick.options = []  # refilled, relabelled, when the tab is opened
+                finally:
+                    self._quiet = False
+            self.refresh()
+
+    def _on_tab(self, change) -> None:
+        with self.guard():
+            if self.active in self._stale:
+                self.render(self.active)
+
+    def _on_person(self, change) -> None:
+        if not self._quiet:
+            with self.guard():
+                self.panes["Person"].show(person(self.sources, self.filters, change["new"]))
+
+    # drawing -------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Redraw the visible tab now; the others when they are opened."""
+        filters = self.filters
+        self._stale = set(TABS)
+        self.render(self.active)
+        mode = " · blind mode" if filters.blind else ""  # the header changes last: the view is drawn by then
+        rows = self.sources.rows(filters)
+        self.header.value = f"Calibration {esc(filters.cycle)} · {esc(people_in(rows))} in view{mode}"
+
+    def render(self, name: str) -> None:
+        """Draw one tab from the current filters."""
+        filters = self.filters
+        if name == "Person":
+            options = person_options(self.sources, filters)
+            current = self.person_pick.value
+            self._quiet = True
+            try:
+                self.person_pick.options = options
+                values = [v for _, v in options]
+                self.person_pick.value = current if current in values else (values[0] if values else None)
+            finally:
+                self._quiet = False
+            view = person(self.sources, filters, self.person_pick.value)
+        else:
+            view = VIEWS[name](self.sources, filters)
+        self.panes[name].show(view)
+        self._stale.discard(name)
+
+    def _relabel_managers(self) -> None:
+        control = self.controls["manager"]
+        current = control.value
+        self._quiet = True
+        try:
+            control.options = manager_options(self.sources, self.blind.value)
+            control.value = current
+        finally:
+            self._quiet = False
+
+
+def error_widget(message: str):
+    """A friendly error panel in place of the dashboard (no traceback)."""
+    import ipywidgets as widgets
+
+    panel = widgets.HTML(f"<b>The dashboard could not start.</b><pre>{esc(message)}</pre>")
+    panel.add_class("calib-error")
+    return panel
+
+
+def launch(config: str | Path, results: str | Path = "", cache: str | Path = "", blind: bool = False):
+    """The dashboard for a config (and its analysis folder), or an error panel; never raises."""
+    try:
+        enable_offline_charts(cache)
+        return Dashboard(load_sources(config, results, cache), blind=blind)
+    except WorkbenchError as exc:
+        return error_widget(str(exc))
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)
+        return error_widget("An internal error stopped the dashboard; the details are in the server's log.")
+
+
+def show(config: str | Path, results: str | Path = "", cache: str | Path = "", blind: bool = False):
+    """Display the projector styles and the dashboard (what the notebook calls); returns the Dashboard."""
+    from IPython.display import HTML, display
+
+    app = launch(config, results, cache, blind)
+    display(HTML(PROJECTOR_CSS))
+    display(app.widget if isinstance(app, Dashboard) else app)
+    return app
+
+
+__all__ = [  # the widgets, and the views and filters the notebook, serve and tests read from here
+    "ALL",
+    "TABS",
+    "VIEWS",
+    "Dashboard",
+    "Filters",
+    "Pane",
+    "enable_offline_charts",
+    "error_widget",
+    "filter_options",
+    "launch",
+    "load_sources",
+    "manager_options",
+    "person",
+    "person_options",
+    "show",
+]

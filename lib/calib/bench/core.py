@@ -1,0 +1,156 @@
+"""`make bench`: time and peak memory of the pipeline on a large synthetic org.
+
+Each measurement runs in a fresh process so its peak RSS is its own. The large org is generated
+once into reports/bench/ (git-ignored) and reused while the generator's parameters match.
+Targets (issue 2): load + validate + normalize of 10k people with 1M deployments in under 5 s
+and 1.5 GB on a 2-core machine. Figures are printed, never asserted: machines are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path("reports/bench")
+# (module, function returning printable lines), from the report, dashboard and alignment features
+OTHER_BENCHMARKS = [
+    ("calib.bench.report", "run"),
+    ("calib.bench.dashboard", "run"),
+    ("calib.bench.alignment", "run"),
+]
+LARGE_ORG = {"people": 10_000, "managers": 1_200, "deployments": 1_000_000, "seed": 7}
+
+
+def ensure_org(folder: Path, params: dict, fmt: str = "csv") -> Path:
+    """Generate the org into `folder` unless it already holds one made with `params`."""
+    marker = folder / "params.json"
+    wanted = json.dumps({**params, "format": fmt}, sort_keys=True)
+    if marker.is_file() and marker.read_text() == wanted:
+        return folder / "cycle.yml"
+    from calib.synth.org import generate_org, write_org
+
+    started = time.perf_counter()
+    frames = generate_org(
+        people=params["people"],
+        managers=params["managers"],
+        deployments=params["deployments"],
+        seed=params["seed"],
+        plant=False,
+    )
+    write_org(frames, folder, fmt=fmt)
+    marker.write_text(wanted)
+    print(
+        f"  generated {params['people']:,} people, {params['deployments']:,} deployments "
+        f"in {time.perf_counter() - started:.1f} s -> {folder}"
+    )
+    return folder / "cycle.yml"
+
+
+def pipeline(config_path: str) -> dict:
+    """Load, validate and normalize one cycle; seconds per stage and peak RSS of this process."""
+    from calib.frame import normalize
+    from calib.inputs.config import load_config
+    from calib.inputs.validate import load_cycle
+
+    started = time.perf_counter()
+    config = load_config(config_path)
+    data = load_cycle(config)
+    loaded = time.perf_counter()
+    normalized = normalize(data)
+    done = time.perf_counter()
+    return {
+        "load_validate_s": loaded - started,
+        "normalize_s": done - loaded,
+        "total_s": done - started,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": {name: source.rows for name, source in data.sources.items()},
+        "frame_rows": len(normalized.frame),
+    }
+
+
+def analyze_timing(config_path: str) -> dict:
+    """Seconds to load+normalize and to run every analysis, and peak RSS."""
+    from calib.analyses.runner import run_analyses
+    from calib.frame import normalize
+    from calib.inputs.config import load_config
+    from calib.inputs.validate import load_cycle
+
+    started = time.perf_counter()
+    normalized = normalize(load_cycle(load_config(config_path)))
+    loaded = time.perf_counter()
+    analysis = run_analyses(normalized)
+    done = time.perf_counter()
+    return {
+        "load_s": loaded - started,
+        "analyze_s": done - loaded,
+        "findings": len(analysis.findings),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _in_child(*args: str) -> dict:
+    run = subprocess.run([sys.executable, "-m", "calib.bench", *args], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print its figures."""
+    parser = argparse.ArgumentParser(prog="python -m calib.bench")
+    parser.add_argument("--child-pipeline", help=argparse.SUPPRESS)
+    parser.add_argument("--child-analyze", help=argparse.SUPPRESS)
+    parser.add_argument("--child-insteval", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is reported")
+    args = parser.parse_args(argv)
+    if args.child_pipeline:
+        print(json.dumps(pipeline(args.child_pipeline)))
+        return 0
+    if args.child_analyze:
+        print(json.dumps(analyze_timing(args.child_analyze)))
+        return 0
+    if args.child_insteval:
+        from calib.analyses.crossed import insteval_benchmark
+
+        print(json.dumps(insteval_benchmark(), default=float))
+        return 0
+
+    print("Benchmark: load + validate + normalize, 10k people, 1M deployments (target < 5 s, < 1.5 GB)")
+    config = ensure_org(BENCH_DIR / "org-10k", LARGE_ORG)
+    runs = [_in_child("--child-pipeline", str(config)) for _ in range(args.repeat)]
+    best = min(runs, key=lambda r: r["total_s"])
+    rows = ", ".join(f"{k} {v:,}" for k, v in best["rows"].items())
+    print(f"  inputs: {rows}")
+    print(
+        f"  load+validate {best['load_validate_s']:.2f} s, normalize {best['normalize_s']:.2f} s, "
+        f"total {best['total_s']:.2f} s (best of {len(runs)}; all: "
+        + ", ".join(f"{r['total_s']:.2f}" for r in runs)
+        + ")"
+    )
+    print(f"  peak RSS {max(r['peak_rss_mb'] for r in runs):,.0f} MB")
+
+    print("Benchmark: analyze (every analysis) on the same 10k-person org")
+    analysis = min((_in_child("--child-analyze", str(config)) for _ in range(2)), key=lambda r: r["analyze_s"])
+    print(
+        f"  analyze {analysis['analyze_s']:.2f} s after load+normalize {analysis['load_s']:.2f} s; "
+        f"{analysis['findings']} findings, peak RSS {analysis['peak_rss_mb']:,.0f} MB"
+    )
+
+    print("Benchmark: crossed REML on lme4's InstEval (73,421 ratings; lme4: 0.1062, 0.2737, 1.3872)")
+    fit = _in_child("--child-insteval")
+    print(
+        f"  {fit['seconds']:.2f} s; reviewer {fit['rater']:.4f}, reviewee {fit['ratee']:.4f}, "
+        f"residual {fit['residual']:.4f}; largest gap to lme4 {100 * fit['max_relative_gap']:.3f}%"
+    )
+
+    for module, function in OTHER_BENCHMARKS:
+        print("\n".join(getattr(importlib.import_module(module), function)()), flush=True)
+    return 0
+
+

@@ -1,0 +1,206 @@
+"""The cycle config: one typed object, loaded once from YAML and passed down explicitly.
+
+Paths inside the YAML are relative to the YAML file's folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from calib.errors import ConfigError, Problem
+from calib.inputs.policy import MetricPolicy
+
+InputName = Literal[
+    "people",
+    "reviews",
+    "criteria_scores",
+    "evidence",
+    "peer_feedback",
+    "deployments",
+    "changes",
+    "incidents",
+    "team_metrics",
+    "slos",
+    "services",
+    "teams",
+    "expectations",
+    "telemetry",
+]
+REQUIRED_INPUTS: tuple[InputName, ...] = ("people", "reviews")
+DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CycleWindow(_Strict):
+    """A review cycle and the dates it covers (both ends inclusive)."""
+
+    id: str
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CycleWindow:
+        if self.end < self.start:
+            raise ValueError(f"an end on or after the start ({self.start})")
+        return self
+
+
+class InputSpec(_Strict):
+    """Where one input lives and how to read it.
+
+    `format` picks an adapter for a vendor's export (team_metrics: devlake or fourkeys);
+    `sheet` picks an Excel sheet by name or 0-based position.
+    """
+
+    path: Path
+    format: Literal["canonical", "devlake", "fourkeys"] = "canonical"
+    sheet: str | int | None = None
+
+
+class DoraSettings(_Strict):
+    """How delivery metrics are computed and graded."""
+
+    benchmark: Literal["dora-2021", "dora-2023"] = "dora-2023"
+    production_environment: str = "production"
+    min_sample: Annotated[int, Field(ge=1)] = 10  # fewer events than this: labelled small sample
+
+
+class CycleConfig(_Strict):
+    """A review cycle: what is under review, on which scale, from which inputs."""
+
+    cycle: str
+    cycles: list[CycleWindow]
+    rating_scale: list[str | float]
+    levels: list[str] = Field(default_factory=lambda: list(DEFAULT_LEVELS))
+    disciplines: list[str] | None = None  # when given, people.discipline must be one of these
+    protected_attributes: list[str] = Field(default_factory=list)
+    min_group_size: Annotated[int, Field(ge=1)] = 5
+    score_range: tuple[float, float] = (1, 5)  # criteria and peer-feedback scores, both ends allowed
+    inputs: dict[InputName, InputSpec]
+    columns: dict[InputName, dict[str, str]] = Field(default_factory=dict)  # vendor header -> ours
+    dora: DoraSettings = Field(default_factory=DoraSettings)
+    guideline_curve: dict[str, float] | None = None  # rating label -> expected share; never enforced
+    metric_policy: MetricPolicy = Field(default_factory=MetricPolicy)  # extends calib.inputs.policy's defaults
+    links: dict[str, str] = Field(default_factory=dict)  # reference links: process, leveling framework, ...
+    leveling_framework: Path | None = None  # YAML of criteria x levels (relative to this file)
+    work_queries: dict[str, str] = Field(default_factory=dict)  # "finding your work" URL templates
+    base_dir: Path = Path(".")
+    source: Path | None = None
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _paths_as_specs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("rating_scale")
+    @classmethod
+    def _scale(cls, value: list[str | float]) -> list[str | float]:
+        if len(value) < 2:
+            raise ValueError("at least two ratings, lowest first")
+        if len({str(v) for v in value}) != len(value):
+            raise ValueError("each rating once")
+        if all(isinstance(v, int | float) for v in value) and list(value) != sorted(value):
+            raise ValueError("numbers listed lowest first")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CycleConfig:
+        ids = [c.id for c in self.cycles]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"cycles::each cycle id once, got {ids}")
+        if self.cycle not in ids:
+            raise ValueError(f"cycle::one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
+        missing = [name for name in REQUIRED_INPUTS if name not in self.inputs]
+        if missing:
+            raise ValueError(f"inputs::an input named {', '.join(missing)} (required)")
+        if len(set(self.levels)) != len(self.levels):
+            raise ValueError("levels::each level once")
+        if self.guideline_curve is not None:
+            unknown = sorted(set(self.guideline_curve) - set(self.rating_labels))
+            if unknown:
+                raise ValueError(f"guideline_curve::labels from rating_scale, got {', '.join(unknown)}")
+            shares = list(self.guideline_curve.values())
+            if min(shares) < 0 or abs(sum(shares) - 1) > 0.01:
+                raise ValueError(f"guideline_curve::non-negative shares summing to 1, got a sum of {sum(shares):g}")
+        return self
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def window(self) -> CycleWindow:
+        """The window of the cycle under review."""
+        return next(c for c in self.cycles if c.id == self.cycle)
+
+    @property
+    def rating_labels(self) -> list[str]:
+        """The rating scale as text labels, lowest first (numbers shown without a trailing .0)."""
+        return [_label(v) for v in self.rating_scale]
+
+    def input_path(self, name: InputName) -> Path:
+        """The absolute path of an input."""
+        return (self.base_dir / self.inputs[name].path).resolve()
+
+    def has(self, name: InputName) -> bool:
+        """Whether the config names this input."""
+        return name in self.inputs
+
+
+def _label(value: str | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def load_config(path: str | Path) -> CycleConfig:
+    """Read and check a cycle config.
+
+    Raises
+    ------
+    ConfigError
+        With one problem per mistake, naming the file and the key.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError([Problem(name, None, None, None, "a cycle config file (YAML)")]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ConfigError(
+            [Problem(name, None if line is None else line + 1, None, None, f"valid YAML ({exc})")]
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([Problem(name, None, None, None, "a mapping of keys (cycle, inputs, ...)")])
+    raw = {**raw, "base_dir": path.resolve().parent, "source": path.resolve()}
+    try:
+        return CycleConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError([_problem(name, err) for err in exc.errors()]) from None
+
+
+def _problem(name: str, err: Any) -> Problem:
+    key = ".".join(str(part) for part in err["loc"]) or None
+    value = err.get("input")
+    shown = None if isinstance(value, dict | list) or value is None else str(value)
+    kind = err["type"]
+    if kind == "missing":
+        expected = "this key (it is required)"
+        shown = None
+    elif kind == "extra_forbidden":
+        expected = "no such key (a typo? see data_samples/cycle.yml for the known keys)"
+    else:
+        expected = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        if "::" in expected:  # a check across keys names the key it is about
+            key, expected = expected.split("::", 1)
+            shown = None
+    return Problem(name, None, key, shown, expected, column_label="key")

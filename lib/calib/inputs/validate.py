@@ -1,0 +1,358 @@
+"""Load every input of a cycle, check it, and hand on typed frames, or fail with every problem.
+
+Checks within one table are pandera schemas (`calib.inputs.schemas`); checks across tables
+(ids that must name a person, the manager chain, dates inside the cycles) live here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from calib.errors import InputError, Problem, WorkbenchError
+from calib.inputs import adapters as adapters
+from calib.inputs.config import CycleConfig, InputName
+from calib.inputs.contract import CONTRACT, is_in, parse
+from calib.inputs.load import read_table
+from calib.inputs.ratings import canonical_labels
+from calib.inputs.schemas import failure_rows, schema_for
+
+SMALL_TEAM = 3  # teams smaller than this get a warning
+
+
+@dataclass(frozen=True)
+class Source:
+    """Lineage of one input file."""
+
+    name: InputName
+    path: Path
+    bytes: int
+    sha256: str
+    rows: int
+    format: str
+
+
+@dataclass
+class CycleData:
+    """The typed, checked inputs of a cycle. Frames are indexed by source row number."""
+
+    config: CycleConfig
+    tables: dict[InputName, pd.DataFrame]
+    sources: dict[InputName, Source]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __getitem__(self, name: InputName) -> pd.DataFrame:
+        return self.tables[name]
+
+    def has(self, name: InputName) -> bool:
+        """Whether this input was given."""
+        return name in self.tables
+
+
+def load_cycle(config: CycleConfig) -> CycleData:
+    """Read, type and check every input the config names.
+
+    Raises
+    ------
+    InputError
+        Listing every error in every file (warnings are kept on the result instead).
+    """
+    tables: dict[InputName, pd.DataFrame] = {}
+    sources: dict[InputName, Source] = {}
+    problems: list[Problem] = []
+    for name, spec in config.inputs.items():
+        path = config.input_path(name)
+        shown = _shown(config, name)
+        try:
+            frame = read_table(
+                path,
+                display_name=shown,
+                rename=config.columns.get(name),
+                expected_columns=[c.name for c in CONTRACT[name]]
+                if spec.format == "canonical"
+                else adapters.expected_columns(spec.format, name),
+                sheet=spec.sheet,
+            )
+            if spec.format != "canonical":
+                frame = adapters.adapt(frame, spec.format, name, shown)
+        except WorkbenchError as exc:
+            problems.extend(getattr(exc, "problems", []))
+            continue
+        frame, parse_problems = parse(frame, name, shown)
+        frame = _canonical_values(frame, name, config)
+        problems.extend(parse_problems)
+        unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
+        problems.extend(p for p in _schema_problems(frame, name, config, shown) if (p.row, p.column) not in unreadable)
+        tables[name] = frame
+        sources[name] = _source(name, path, len(frame), spec.format)
+    if "people" in tables:  # cross-table checks on whatever loaded; unreadable cells are already reported
+        problems.extend(_cross_table_problems(tables, config))
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if errors:
+        raise InputError(errors + warnings)
+    return CycleData(config, tables, sources, warnings + _warnings(tables, config))
+
+
+def _shown(config: CycleConfig, name: InputName) -> str:
+    return str(config.inputs[name].path)
+
+
+def _canonical_values(frame: pd.DataFrame, name: InputName, config: CycleConfig) -> pd.DataFrame:
+    """Spellings a person would call the same: rating labels in any case, SLO targets in percent."""
+    if name == "reviews":
+        for column in ("rating", "calibrated_rating"):
+            if column in frame.columns:
+                frame[column] = canonical_labels(frame[column], config)
+    if name == "slos" and "target" in frame.columns:
+        frame["target"] = _as_ratio(frame["target"])
+    return frame
+
+
+def _as_ratio(target: pd.Series) -> pd.Series:
+    """Percent targets (99.9) become ratios (0.999); values outside (0, 100] stay for the check."""
+    percent = (target > 1) & (target <= 100)
+    return target.where(~percent, target / 100)
+
+
+def _source(name: InputName, path: Path, rows: int, fmt: str) -> Source:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return Source(name, path, path.stat().st_size, digest.hexdigest(), rows, fmt)
+
+
+def _schema_problems(frame: pd.DataFrame, name: InputName, config: CycleConfig, shown: str) -> list[Problem]:
+    schema = schema_for(name, config, frame.columns)
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return [_problem(shown, *row) for row in failure_rows(exc.failure_cases)]
+    return []
+
+
+def _problem(shown: str, column: str | None, row: int | None, value: object, expected: str) -> Problem:
+    if expected == "column_in_dataframe":
+        return Problem(shown, 1, str(value), None, f"a column named {value!s} in the header")
+    if expected == "not_nullable":
+        return Problem(shown, row, column, None, "a value (this column may not be empty)")
+    if expected.startswith("dtype("):
+        expected = f"values of type {expected[6:-1]}"
+    shown_value = None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return Problem(shown, row, column, shown_value, expected)
+
+
+# -- across tables -----------------------------------------------------------------------------
+
+
+def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> list[Problem]:
+    people = tables["people"]
+    if not {"employee_id", "manager_id"} <= set(people.columns):
+        return []
+    ids = pd.Index(people["employee_id"])
+    people_file = _shown(config, "people")
+    problems = _unknown(people, "manager_id", ids, people_file, f"the employee_id of a person in {people_file}")
+    problems += _manager_loops(people, people_file)
+    person_refs: dict[InputName, tuple[str, ...]] = {
+        "reviews": ("employee_id", "reviewer_id"),
+        "criteria_scores": ("employee_id",),
+        "evidence": ("employee_id",),
+        "peer_feedback": ("reviewer_id", "reviewee_id"),
+        "expectations": ("employee_id",),
+        "telemetry": ("employee_id",),
+    }
+    for name, columns in person_refs.items():
+        if name in tables:
+            for column in columns:
+                problems += _unknown(
+                    tables[name], column, ids, _shown(config, name), f"the employee_id of a person in {people_file}"
+                )
+    if "evidence" in tables and "date" in tables["evidence"].columns:
+        problems += _outside_cycles(tables["evidence"], config)
+    if "deployments" in tables:
+        deployment_ids = pd.Index(tables["deployments"]["deployment_id"])
+        for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
+            if name in tables and column in tables[name]:
+                problems += _unknown(
+                    tables[name],
+                    column,
+                    deployment_ids,
+                    _shown(config, name),
+                    f"a deployment_id in {_shown(config, 'deployments')}",
+                    severity="warning",
+                )
+    return problems
+
+
+def _unknown(
+    frame: pd.DataFrame,
+    column: str,
+    known: pd.Index,
+    shown: str,
+    expected: str,
+    severity: str = "error",
+) -> list[Problem]:
+    if column not in frame.columns:  # already reported as a missing column
+        return []
+    values = frame[column]
+    bad = values.notna() & ~is_in(values, known)
+    return [Problem(shown, int(row), column, str(v), expected, severity) for row, v in values[bad].items()]
+
+
+def _manager_loops(people: pd.DataFrame, shown: str) -> list[Problem]:
+    """Every manager chain must end at a person with no manager."""
+    manager_of = dict(zip(people["employee_id"], people["manager_id"], strict=True))
+    row_of = dict(zip(people["employee_id"], people.index, strict=True))
+    state: dict[str, str] = {}  # "open" while on the current path, "done" once known to end
+    problems = []
+    for start in manager_of:
+        path: list[str] = []
+        node = start
+        while isinstance(node, str) and node in manager_of and node not in state:
+            state[node] = "open"
+            path.append(node)
+            node = manager_of[node]
+        if isinstance(node, str) and state.get(node) == "open":
+            loop = path[path.index(node) :]
+            chain = " -> ".join([*loop, node])
+            problems.append(
+                Problem(
+                    shown,
+                    int(row_of[node]),
+                    "manager_id",
+                    manager_of[node],
+                    f"a manager chain that ends at the top, not the loop {chain}",
+                )
+            )
+        for visited in path:
+            state[visited] = "done"
+    return problems
+
+
+def _outside_cycles(evidence: pd.DataFrame, config: CycleConfig) -> list[Problem]:
+    start = pd.Timestamp(min(c.start for c in config.cycles))
+    end = pd.Timestamp(max(c.end for c in config.cycles))
+    dates = evidence["date"]
+    bad = dates.notna() & ((dates < start) | (dates > end))
+    expected = f"a date inside the configured cycles, {start.date()} to {end.date()}"
+    return [
+        Problem(_shown(config, "evidence"), int(row), "date", str(d.date()), expected) for row, d in dates[bad].items()
+    ]
+
+
+def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> list[Problem]:
+    people = tables["people"]
+    people_file = _shown(config, "people")
+    warnings = []
+    sizes = people.groupby("team").size()
+    for team, size in sizes[sizes < SMALL_TEAM].items():
+        warnings.append(
+            Problem(
+                people_file,
+                None,
+                "team",
+                str(team),
+                f"at least {SMALL_TEAM} people per team (has {size}); its figures are fragile",
+                "warning",
+            )
+        )
+    if "evidence" in tables:
+        evidence = tables["evidence"]
+        no_url = evidence["url"].isna()
+        for row in evidence.index[no_url]:
+            warnings.append(
+                Problem(
+                    _shown(config, "evidence"),
+                    int(row),
+                    "url",
+                    None,
+                    "a link to the evidence, so the room can check it",
+                    "warning",
+                )
+            )
+    else:
+        warnings.append(
+            Problem(
+                "config",
+                None,
+                "inputs",
+                "evidence",
+                "an evidence log; without it no evidence packet can be shown",
+                "warning",
+            )
+        )
+    if "services" in tables:
+        owned = set(tables["services"]["team"].unique())
+        for team in sorted(set(people["team"].unique()) - owned):
+            warnings.append(
+                Problem(
+                    _shown(config, "services"),
+                    None,
+                    "team",
+                    str(team),
+                    "at least one service owned by each team; this team has no delivery or SLO context",
+                    "warning",
+                )
+            )
+        services = pd.Index(tables["services"]["service"])
+        for name in ("deployments", "incidents", "slos"):
+            if name in tables:
+                unowned = sorted(set(tables[name]["service"].dropna().unique()) - set(services))
+                for service in unowned:
+                    warnings.append(
+                        Problem(
+                            _shown(config, name),
+                            None,
+                            "service",
+                            str(service),
+                            f"a service listed in {_shown(config, 'services')}; it counts for no team",
+                            "warning",
+                        )
+                    )
+    if not any(name in tables for name in ("deployments", "team_metrics")):
+        warnings.append(
+            Problem(
+                "config",
+                None,
+                "inputs",
+                None,
+                "deployments or team_metrics; without them there is no delivery context",
+                "warning",
+            )
+        )
+    if "telemetry" in tables:
+        telemetry = tables["telemetry"]
+        banned = telemetry["metric"].map(config.metric_policy.kind) == "forbidden"
+        for metric in sorted(set(telemetry.loc[banned, "metric"])):
+            warnings.append(
+                Problem(
+                    _shown(config, "telemetry"),
+                    None,
+                    "metric",
+                    metric,
+                    "no forbidden metric (calib.inputs.policy); these rows are ignored everywhere",
+                    "warning",
+                )
+            )
+    reviews = tables["reviews"]
+    reviewed = set(reviews.loc[reviews["cycle"] == config.cycle, "employee_id"])
+    unreviewed = people.loc[~people["employee_id"].isin(reviewed)]
+    if len(unreviewed):
+        warnings.append(
+            Problem(
+                _shown(config, "reviews"),
+                None,
+                "employee_id",
+                None,
+                f"a review in {config.cycle} for every person; {len(unreviewed)} "
+                f"{'has' if len(unreviewed) == 1 else 'have'} none ({', '.join(sorted(unreviewed['employee_id'])[:5])}"
+                f"{', ...' if len(unreviewed) > 5 else ''})",
+                "warning",
+            )
+        )
+    return warnings

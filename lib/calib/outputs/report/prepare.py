@@ -1,0 +1,170 @@
+"""The report's data side: load, validate, cut to an org, analyse once, write results and lineage.
+
+`prepare_results` writes findings.json, tables/ and lineage.json (blind when asked, through
+`calib.outputs.report.blind`); `report_context` is what the notebook's sections read back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from calib.analyses.results import load_results
+from calib.errors import UsageError
+from calib.files import write_text_atomic
+from calib.inputs.config import CycleConfig, load_config
+from calib.inputs.contract import CONTRACT
+from calib.inputs.load import read_table
+from calib.outputs.report.blind import blind_analysis
+from calib.privacy import PROTECTED_FINDINGS, Redaction, redaction
+
+if TYPE_CHECKING:  # the analysis stack and altair load only when needed: start-up stays light
+    from calib.analyses.runner import Analysis
+    from calib.frame import Normalized
+    from calib.outputs.report.sections import ReportContext
+
+LINEAGE_JSON = "lineage.json"
+VERSIONED = (
+    "calib",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pandera",
+    "altair",
+    "vl-convert-python",
+    "papermill",
+    "nbconvert",
+    "jinja2",
+)
+
+
+def read_people(config: CycleConfig) -> pd.DataFrame:
+    """Only the people input (for display labels), read as `calib validate` reads it."""
+    spec = config.inputs["people"]
+    return read_table(
+        config.input_path("people"),
+        display_name=str(spec.path),
+        rename=config.columns.get("people"),
+        expected_columns=[c.name for c in CONTRACT["people"]],
+        sheet=spec.sheet,
+    )
+
+
+def select_cycle(config: CycleConfig, cycle: str | None) -> CycleConfig:
+    """The config with another cycle under review; an unknown cycle is a usage error."""
+    if not cycle or cycle == config.cycle:
+        return config
+    known = [c.id for c in config.cycles]
+    if cycle not in known:
+        raise UsageError(f"unknown cycle {cycle!r}; the config lists {', '.join(known)}")
+    return config.model_copy(update={"cycle": cycle})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A cycle analysed for the report: what was written, and what packets need (unblinded)."""
+
+    normalized: Normalized
+    analysis: Analysis
+    redaction: Redaction  # how people are shown (blind or open), for the packets
+    lineage: dict
+
+
+def prepare_results(
+    config: str | Path, out: str | Path, *, cycle: str = "", org: str = "", blind: bool = False
+) -> Prepared:
+    """Load, validate, filter and analyse a cycle; write findings.json, tables/ and lineage.json to `out`.
+
+    Raises
+    ------
+    ConfigError, InputError
+        The config or an input is invalid (every problem listed).
+    UsageError
+        An unknown cycle or org.
+    """
+    from calib.analyses.runner import run_analyses, write_analysis
+    from calib.errors import render_problems
+    from calib.frame import normalize
+    from calib.inputs.validate import load_cycle
+    from calib.scope import filter_org
+
+    out = Path(out)
+    started = time.perf_counter()
+    settings = select_cycle(load_config(config), cycle or None)
+    data = load_cycle(settings)
+    loaded = time.perf_counter()
+    normalized = normalize(data)
+    if org:
+        normalized = filter_org(normalized, org)
+    normalized_at = time.perf_counter()
+    analysis = run_analyses(normalized)
+    analysed = time.perf_counter()
+    redact = redaction(data["people"], blind=blind)
+    hidden: list[str] = []
+    written = analysis
+    if blind:
+        written, hidden = blind_analysis(analysis, redact, list(settings.protected_attributes))
+    write_analysis(written, out)
+    warnings = render_problems(data.warnings, shown_per_kind=3)
+    lineage = {
+        "cycle": settings.cycle,
+        "org": org,
+        "blind": blind,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "people": int(normalized.frame.loc[normalized.frame["cycle"] == settings.cycle, "employee_id"].nunique()),
+        "seconds": {
+            "load and validate": round(loaded - started, 2),
+            "normalize": round(normalized_at - loaded, 2),
+            "analyses": round(analysed - normalized_at, 2),
+        },
+        "warning_count": len(data.warnings),
+        "warnings": [redact(line) if blind else line for line in warnings],
+        "versions": package_versions(),
+        "hidden_in_blind_mode": hidden,
+        "bias_findings_hidden": sum(f.kind in PROTECTED_FINDINGS for f in analysis.findings) if blind else 0,
+    }
+    write_text_atomic(out / LINEAGE_JSON, json.dumps(lineage, indent=2, ensure_ascii=False) + "\n")
+    return Prepared(normalized, analysis, redact, lineage)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages the report's numbers and charts depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def report_context(
+    results: str | Path, config: str | Path, *, blind: bool = False, org: str = "", max_rows: int = 50
+) -> ReportContext:
+    """What the notebook's sections read: the results folder, labels for people, lineage."""
+    from calib.outputs.report.sections import ReportContext
+
+    settings = load_config(config)
+    redact = redaction(read_people(settings), blind=blind)
+    lineage_path = Path(results) / LINEAGE_JSON
+    lineage = json.loads(lineage_path.read_text(encoding="utf-8")) if lineage_path.is_file() else {}
+    return ReportContext(
+        results=load_results(results),
+        names=redact.labels,
+        text=redact,
+        blind=blind,
+        guideline=settings.guideline_curve,
+        lineage=lineage,
+        org=org,
+        max_rows=max_rows,
+    )
