@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calib.analyses.bias import MISSING_GROUP, bias_audit, holm, standardized_mean_difference, suppressed_groups
+from calib.analyses.bias import MISSING_GROUP, bias_audit, holm, standardized_mean_difference
+from calib.privacy import suppression as suppressed_groups
 
 SCALE = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 TOP, BOTTOM = ["Exceeds", "Far exceeds"], ["Does not meet"]

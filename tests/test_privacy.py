@@ -48,7 +48,9 @@ def test_blind_mode_replaces_ids_names_handles_and_emails_in_free_text():
         "https://git.example/pulls?author=Kenji-OBrien&x=1": f"https://git.example/pulls?author={kenji}&x=1",
         "mail kenji.obrien@example.com or ANA@example.com": f"mail {kenji} or {ana}",
         "cc stranger@corp.example": f"cc {EMAIL_MARK}",
-        "Kenji fixed it; Ana reviewed; Keller merged": f"{kenji} fixed it; {SOMEONE} reviewed; {pseudonym('E3')} merged",
+        "Kenji fixed it; Ana reviewed; Keller merged": (
+            f"{kenji} fixed it; {SOMEONE} reviewed; {pseudonym('E3')} merged"
+        ),
     }
     for text, expected in cases.items():
         assert blind(text) == expected, text

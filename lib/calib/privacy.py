@@ -43,16 +43,20 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # -- suppression ----------------------------------------------------------------------------------
 
 
+def suppression(group_n: Mapping[str, int], min_group_size: int) -> dict[str, str]:
+    """Groups to withhold: label -> "primary" (n < k) or "complementary" (the rule above)."""
+    out = {g: "primary" for g, n in group_n.items() if n < min_group_size}
+    if len(out) == 1:
+        rest = sorted((n, str(g), g) for g, n in group_n.items() if g not in out)
+        if rest:
+            out[rest[0][2]] = "complementary"
+    return dict(sorted(out.items(), key=lambda item: str(item[0])))
+
+
 def suppressed_groups(sizes: pd.Series, min_group_size: int) -> pd.Series:
-    """Which groups to withhold, given each group's size (index = group)."""
-    primary = sizes < min_group_size
-    out = primary.copy()
-    if primary.sum() == 1 and len(sizes) > 1:
-        shown = sizes[~primary]
-        if len(shown):
-            order = pd.DataFrame({"size": shown, "name": shown.index.astype(str)}).sort_values(["size", "name"])
-            out[order.index[0]] = True
-    return out
+    """Which groups to withhold, given each group's size (index = group): `suppression` as booleans."""
+    hidden = suppression(sizes.to_dict(), min_group_size)
+    return pd.Series([g in hidden for g in sizes.index], index=sizes.index, dtype=bool)
 
 
 # -- pseudonyms -----------------------------------------------------------------------------------

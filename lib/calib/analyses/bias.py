@@ -51,7 +51,6 @@ The audit is observational: a gap is a question for the room, not proof of discr
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +61,7 @@ from statsmodels.stats.contingency_tables import Table2x2
 
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
+from calib.privacy import suppression
 
 FOUR_FIFTHS = 0.8
 MISSING_GROUP = "(not recorded)"
@@ -161,16 +161,6 @@ def bias_audit(
     return BiasAudit(_table(parts), findings, cycle_id, method)
 
 
-def suppressed_groups(group_n: Mapping[str, int], min_group_size: int) -> dict[str, str]:
-    """Groups to withhold: label -> "primary" (n < k) or "complementary" (rule 2)."""
-    out = {g: "primary" for g, n in group_n.items() if n < min_group_size}
-    if len(out) == 1:
-        rest = sorted((n, g) for g, n in group_n.items() if g not in out)
-        if rest:
-            out[rest[0][1]] = "complementary"
-    return dict(sorted(out.items()))
-
-
 def standardized_mean_difference(a: np.ndarray, b: np.ndarray) -> float:
     """(mean(a) - mean(b)) / pooled SD (ddof 1); NaN when undefined."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -240,7 +230,7 @@ def _compare(
     has_y = ~np.isnan(y)
     masks = {g: has_y & (groups == g) for g in labels}
     counts = {g: (int(m.sum()), int(y[m].sum())) for g, m in masks.items()}
-    hidden = suppressed_groups({g: n for g, (n, _) in counts.items()}, k)
+    hidden = suppression({g: n for g, (n, _) in counts.items()}, k)
     shown = [g for g in labels if g not in hidden and counts[g][0] > 0]
     reference = _reference({g: counts[g] for g in shown}, adverse) if len(shown) >= 2 else None
     out: list[dict] = []

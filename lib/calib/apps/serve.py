@@ -39,6 +39,7 @@ POOL_SIZE = 2  # preheated kernels waiting for the next viewer: two fit a 2-core
 CULL_IDLE_TIMEOUT = 300  # seconds an idle kernel with no open tab lives on
 CULL_INTERVAL = 60
 SNAPSHOT = "snapshot"
+SNAPSHOT_FORMAT = 2  # raise when write_snapshot writes something new: older caches are then rebuilt
 ANALYSIS_ROOTS = ("analyses.runner", "frame", "inputs.validate", "inputs.config")  # what ensure_analysis runs (code_digest)
 
 # Voila's lab template, minus its Font Awesome CDN stylesheets and the Mermaid loader: no request
@@ -129,6 +130,7 @@ def analysis_fingerprint(config) -> str:
         "config": file_sha256(config.source) if config.source else None,
         "inputs": {name: file_sha256(config.input_path(name)) for name in sorted(config.inputs)},
         "code": code_digest(),
+        "snapshot": SNAPSHOT_FORMAT,
     }
     return inputs_fingerprint(sources)
 
@@ -180,12 +182,14 @@ def ensure_analysis(config_path: str | Path, cache_root: str | Path = CACHE_ROOT
 def write_snapshot(normalized, folder: Path) -> None:
     """The frames the dashboard reads besides the analysis tables, as Parquet (types kept)."""
     from calib.frame import PEOPLE_COLUMNS
+    from calib.privacy import IDENTIFYING
 
     folder.mkdir(parents=True, exist_ok=True)
     data = normalized.data
     normalized.frame.to_parquet(folder / "frame.parquet", index=False)
     people = data["people"]
-    keep = [c for c in PEOPLE_COLUMNS if c in people.columns]
+    # handles and e-mails too: blind mode must find them inside free text (calib.privacy)
+    keep = [c for c in dict.fromkeys([*PEOPLE_COLUMNS, *IDENTIFYING]) if c in people.columns]
     people[keep].reset_index(drop=True).to_parquet(folder / "people.parquet", index=False)
     normalized.team_dora.to_parquet(folder / "team_dora.parquet", index=False)
     normalized.team_slos.to_parquet(folder / "team_slos.parquet", index=False)
