@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from calib.outputs.report.prepare import prepare_results
 from calib.outputs.report.packets import OUTSIDE, Scrubber, build_packets, render_packets, write_packets
+from calib.outputs.report.prepare import prepare_results
 
 SAMPLE = ROOT / "data_samples"
 

@@ -155,7 +155,7 @@ def packet_data(
     file: str,
 ) -> PacketData:
     """One manager's packet: the filter comes first, everything after reads only the filtered rows."""
-    from calib.outputs.report.sections import KIND_LABELS
+    from calib.outputs.report.sections.base import KIND_LABELS
 
     ids = sorted(reports["employee_id"].astype(str))
     allowed = {i: labels.get(i, i) for i in [manager_id, *ids]}

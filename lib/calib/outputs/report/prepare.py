@@ -28,7 +28,7 @@ from calib.privacy import PROTECTED_FINDINGS, Redaction, redaction
 if TYPE_CHECKING:  # the analysis stack and altair load only when needed: start-up stays light
     from calib.analyses.runner import Analysis
     from calib.frame import Normalized
-    from calib.outputs.report.sections import ReportContext
+    from calib.outputs.report.sections.base import ReportContext
 
 LINEAGE_JSON = "lineage.json"
 VERSIONED = (
@@ -152,7 +152,7 @@ def report_context(
     results: str | Path, config: str | Path, *, blind: bool = False, org: str = "", max_rows: int = 50
 ) -> ReportContext:
     """What the notebook's sections read: the results folder, labels for people, lineage."""
-    from calib.outputs.report.sections import ReportContext
+    from calib.outputs.report.sections.base import ReportContext
 
     settings = load_config(config)
     redact = redaction(read_people(settings), blind=blind)
