@@ -42,7 +42,14 @@ from conftest import ROOT
 from calib import adapters
 from calib.benchmarks import grade
 from calib.config import load_config
-from calib.dora import change_lead_times, periods_from_cycles, production_deployments, team_dora, team_incidents
+from calib.dora import (
+    by_deployment_id,
+    change_lead_times,
+    periods_from_cycles,
+    production_deployments,
+    team_dora,
+    team_incidents,
+)
 from calib.errors import ConfigError, InputError
 from calib.load import read_table
 from calib.validate import CycleData, load_cycle
@@ -150,8 +157,10 @@ def devlake_folder() -> Path:
 
 def _joined_incidents(folder: Path, out: Path) -> Path:
     """DevLake's incidents left-joined to its incident -> deployment links, as a user exports them."""
-    links = {row["id"]: row["deployment_id"] for row in _rows(folder / INCIDENT / "snapshot_tables" /
-                                                            "project_incident_deployment_relationships.csv")}
+    links = {
+        row["id"]: row["deployment_id"]
+        for row in _rows(folder / INCIDENT / "snapshot_tables" / "project_incident_deployment_relationships.csv")
+    }
     with (folder / INCIDENT / "raw_tables" / "incidents.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = [{**row, "deployment_id": links.get(row["id"], "")} for row in reader]
@@ -261,7 +270,9 @@ def _missing(value: object) -> bool:
 # -- DevLake's figures -------------------------------------------------------------------------
 
 SHOWN = {
-    "deployment_frequency": re.compile(r"^(?P<value>[\d.]+) deployment days per (?P<unit>week|month)\((?P<level>\w+)\)$"),
+    "deployment_frequency": re.compile(
+        r"^(?P<value>[\d.]+) deployment days per (?P<unit>week|month)\((?P<level>\w+)\)$"
+    ),
     "change_failure_rate": re.compile(r"^(?P<value>[\d.]+)%\((?P<level>\w+)\)$"),
     "lead_time": re.compile(r"^(?P<value>[\d.]+)\((?P<level>\w+)\)$"),
     "recovery": re.compile(r"^(?P<value>[\d.]+)\((?P<level>\w+)\)$"),
@@ -297,24 +308,39 @@ def _panel(loaded: Loaded, panels: dict, metrics: dict, panel: str, year: str) -
     if broken:
         return Quantity(name, False, f"DevLake {shown!r}; calib could not load {', '.join(broken)}")
     row = metrics[year]
-    column = {"deployment_frequency": "deployment_frequency", "lead_time": "lead_time",
-              "change_failure_rate": "change_failure_rate", "recovery": "time_to_restore"}[panel]
+    column = {
+        "deployment_frequency": "deployment_frequency",
+        "lead_time": "lead_time",
+        "change_failure_rate": "change_failure_rate",
+        "recovery": "time_to_restore",
+    }[panel]
     level = row.get(f"{column}_level")
     level = None if _missing(level) else str(level)
     if panel == "deployment_frequency":
         return _deployment_frequency(name, shown, devlake, row, level, panels[f"{panel}/{year}"], year)
-    value = {"lead_time": row.get("lead_time_hours"), "change_failure_rate": row.get("change_failure_rate"),
-             "recovery": row.get("time_to_restore_hours")}[panel]
+    value = {
+        "lead_time": row.get("lead_time_hours"),
+        "change_failure_rate": row.get("change_failure_rate"),
+        "recovery": row.get("time_to_restore_hours"),
+    }[panel]
     if devlake is None:
         if level is None:
             return Quantity(name, True, "N/A in both")
         if panel == "recovery" and year == "2023" and "deployments" not in spec:
             # calib's restore time needs no deployments; DevLake's 2023 panel measures from a deployment
             same = metrics["2021"].get("time_to_restore_hours")
-            graded = grade(pd.DataFrame([{**row, "time_to_restore_hours": same}]).drop(
-                columns=[c for c in row if c.endswith("_level")]), "dora-2023").iloc[0]["time_to_restore_level"]
-            return Quantity(name, str(graded) == level, f"DevLake {shown!r}; calib {value:.4f} h ({level}), "
-                            "incident start to resolution", documented="recovery_2023")
+            graded = grade(
+                pd.DataFrame([{**row, "time_to_restore_hours": same}]).drop(
+                    columns=[c for c in row if c.endswith("_level")]
+                ),
+                "dora-2023",
+            ).iloc[0]["time_to_restore_level"]
+            return Quantity(
+                name,
+                str(graded) == level,
+                f"DevLake {shown!r}; calib {value:.4f} h ({level}), incident start to resolution",
+                documented="recovery_2023",
+            )
         return Quantity(name, False, f"DevLake {shown!r}; calib {value!r} ({level})")
     if level is None or _missing(value):
         return Quantity(name, False, f"DevLake {shown!r}; calib N/A")
@@ -347,14 +373,27 @@ def _deployment_frequency(
         and lower == [_lower_median(weeks), _lower_median(months)]
         and _grade_days(lower[0], lower[1], row["deploy_days_per_half_year"], year) == devlake["level"]
     )
-    return Quantity(name, explained, f"DevLake {shown!r}; calib {per_week:g}/week, {per_month:g}/month ({level})",
-                    documented="median")
+    return Quantity(
+        name,
+        explained,
+        f"DevLake {shown!r}; calib {per_week:g}/week, {per_month:g}/month ({level})",
+        documented="median",
+    )
 
 
 def _grade_days(per_week: float, per_month: float, per_half_year: float, year: str) -> str:
-    frame = pd.DataFrame([{"deploy_days_per_week": per_week, "deploy_days_per_month": per_month,
-                           "deploy_days_per_half_year": per_half_year, "lead_time_hours": np.nan,
-                           "change_failure_rate": np.nan, "time_to_restore_hours": np.nan}])
+    frame = pd.DataFrame(
+        [
+            {
+                "deploy_days_per_week": per_week,
+                "deploy_days_per_month": per_month,
+                "deploy_days_per_half_year": per_half_year,
+                "lead_time_hours": np.nan,
+                "change_failure_rate": np.nan,
+                "time_to_restore_hours": np.nan,
+            }
+        ]
+    )
     return str(grade(frame, f"dora-{year}").iloc[0]["deployment_frequency_level"])
 
 
@@ -368,8 +407,10 @@ def _deployment_list(loaded: Loaded, panels: dict) -> Quantity:
     if deploys is None:
         return Quantity(name, days == [], f"DevLake {days}; calib has no deployments input")
     calib = sorted(zip(deploys["deployment_id"], deploys["day"].dt.strftime("%Y-%m-%d"), strict=True))
-    ends = {d: t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] for d, t in zip(deploys["deployment_id"],
-                                                                       deploys["finished_at"], strict=True)}
+    ends = {
+        d: t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        for d, t in zip(deploys["deployment_id"], deploys["finished_at"], strict=True)
+    }
     same_ends = all(ends.get(d) == when for d, when in finished.items())
     return Quantity(name, calib == days and same_ends, f"DevLake {days} {finished}; calib {calib} {ends}")
 
@@ -383,8 +424,9 @@ def scenario_quantities(loaded: Loaded, scenario: dict) -> list[Quantity]:
     return out
 
 
-def _devlake_cycle_minutes(first: pd.Timestamp, created: pd.Timestamp, merged: pd.Timestamp,
-                           deployed: pd.Timestamp) -> int:
+def _devlake_cycle_minutes(
+    first: pd.Timestamp, created: pd.Timestamp, merged: pd.Timestamp, deployed: pd.Timestamp
+) -> int:
     """DevLake's pr_cycle_time: coding + review + deploy spans, each ceil to minutes, negative ones dropped."""
     spans = [(created - first), (merged - created), (deployed - merged)]
     return sum(math.ceil(s / pd.Timedelta(minutes=1)) for s in spans if s >= pd.Timedelta(0))
@@ -393,36 +435,50 @@ def _devlake_cycle_minutes(first: pd.Timestamp, created: pd.Timestamp, merged: p
 def pr_quantities(folder: Path, loaded: Loaded, panels: dict) -> list[Quantity]:
     """Per PR of project_pr_metrics: deployed or not, and the lead time against pr_cycle_time."""
     prs = _rows(folder / LEAD_TIME / "project_pr_metrics.csv")
-    deployment_of = {r["id"]: r["cicd_deployment_id"] for r in _rows(folder / LEAD_TIME / "cicd_deployment_commits.csv")}
+    deployment_of = {
+        r["id"]: r["cicd_deployment_id"] for r in _rows(folder / LEAD_TIME / "cicd_deployment_commits.csv")
+    }
     finished = {d: pd.Timestamp(when, tz="UTC") for d, when, _ in panels["change_failure_rate/2023"]["raw1"]["rows"]}
     data = loaded.data
-    changes = data["changes"] if data is not None and data.has("changes") else None
+    leads = None
+    if data is not None and data.has("changes") and data.has("deployments"):
+        deployments = data["deployments"]
+        deploys = production_deployments(deployments, data["services"], data.config.dora.production_environment)
+        changes = data["changes"]
+        changes = changes.assign(deployment_id=by_deployment_id(changes["deployment_id"], deployments))
+        leads = change_lead_times(deploys, changes)
     out = []
     for pr in prs:
         name = f"project_pr_metrics {pr['id']}"
-        if changes is None:
+        if leads is None:
             out.append(Quantity(name, False, "calib could not load project_pr_metrics"))
             continue
-        deploys = production_deployments(data["deployments"], data["services"], data.config.dora.production_environment)
-        mine = changes[changes["change_id"] == pr["id"]]
-        hours = change_lead_times(deploys, mine)["hours"] if len(mine) else pd.Series([], dtype=float)
+        hours = leads.loc[leads["change_id"] == pr["id"], "hours"]
         if not pr["deployment_commit_id"]:
             out.append(Quantity(name, hours.empty, f"not deployed in DevLake; calib lead times {hours.tolist()}"))
             continue
         if len(hours) != 1:
             out.append(Quantity(name, False, f"DevLake {pr['pr_cycle_time']} min; calib lead times {hours.tolist()}"))
             continue
-        when = {k: pd.Timestamp(pr[k]) for k in ("first_commit_authored_date", "pr_created_date", "pr_merged_date",
-                                                 "pr_deployed_date")}
+        when = {
+            k: pd.Timestamp(pr[k])
+            for k in ("first_commit_authored_date", "pr_created_date", "pr_merged_date", "pr_deployed_date")
+        }
         devlake = _devlake_cycle_minutes(*when.values())
         start = min(when["first_commit_authored_date"], when["pr_created_date"])
         end = finished[deployment_of[pr["deployment_commit_id"]]]  # the deployment's finish, not the commit's
         expected = (end - start) / pd.Timedelta(minutes=1)
         minutes = float(hours.iloc[0]) * 60
         agrees = devlake == int(pr["pr_cycle_time"]) and abs(minutes - expected) < 1e-6
-        out.append(Quantity(name, agrees, f"DevLake {pr['pr_cycle_time']} min (its rule gives {devlake}); calib "
-                            f"{minutes:.2f} min, {expected:.2f} from {start} to the deployment's finish {end}",
-                            documented="lead_time_end"))
+        out.append(
+            Quantity(
+                name,
+                agrees,
+                f"DevLake {pr['pr_cycle_time']} min (its rule gives {devlake}); calib "
+                f"{minutes:.2f} min, {expected:.2f} from {start} to the deployment's finish {end}",
+                documented="lead_time_end",
+            )
+        )
     return out
 
 
@@ -438,7 +494,10 @@ def link_quantities(folder: Path, loaded: Loaded) -> list[Quantity]:
             continue
         incidents = data["incidents"].set_index("incident_id")
         deploys = production_deployments(data["deployments"], data["services"], data.config.dora.production_environment)
-        held = link["id"] in incidents.index and incidents.loc[link["id"], "caused_by_deployment_id"] == link["deployment_id"]
+        held = (
+            link["id"] in incidents.index
+            and incidents.loc[link["id"], "caused_by_deployment_id"] == link["deployment_id"]
+        )
         counted = link["deployment_id"] in set(deploys.loc[deploys["team"] == link["project_name"], "deployment_id"])
         out.append(Quantity(name, bool(held and counted), f"link held: {held}; deployment counted: {counted}"))
     return out
@@ -463,8 +522,11 @@ def incident_quantities(folder: Path, loaded: Loaded, table: str) -> list[Quanti
             continue
         minutes = float(hours) * 60
         agrees = math.floor(minutes + 1e-9) == int(row["lead_time_minutes"])
-        out.append(Quantity(name, agrees, f"DevLake {row['lead_time_minutes']} min; calib {minutes:.3f} min",
-                            documented="minutes"))
+        out.append(
+            Quantity(
+                name, agrees, f"DevLake {row['lead_time_minutes']} min; calib {minutes:.3f} min", documented="minutes"
+            )
+        )
     return out
 
 
@@ -473,15 +535,19 @@ def generated_id_quantities(folder: Path) -> list[Quantity]:
     path = folder / "dora_e2e" / "deployment_generator" / "cicd_deployment_commits.csv"
     commits = read_table(path, display_name=path.name)
     prs = pd.DataFrame(
-        {"id": [f"pr{i}" for i in range(len(commits))], "deployment_commit_id": commits["id"].to_numpy(),
-         "created_date": "2022-03-07T00:00:00Z"},
+        {
+            "id": [f"pr{i}" for i in range(len(commits))],
+            "deployment_commit_id": commits["id"].to_numpy(),
+            "created_date": "2022-03-07T00:00:00Z",
+        },
         index=commits.index,
     )
     out = adapters.adapt(prs, "devlake", "changes", "project_pr_metrics")
     return [
         Quantity(f"generated deployment commit {commit}", found == deployment, f"DevLake {deployment}; calib {found}")
-        for commit, deployment, found in zip(commits["id"], commits["cicd_deployment_id"],
-                                             out["deployment_id"].reindex(commits.index), strict=True)
+        for commit, deployment, found in zip(
+            commits["id"], commits["cicd_deployment_id"], out["deployment_id"].reindex(commits.index), strict=True
+        )
     ]
 
 
@@ -531,13 +597,15 @@ def test_agreement_count(conformance):
     quantities = [q for group in conformance["groups"].values() for q in group]
     agreeing = sum(q.agrees for q in quantities)
     documented = sorted({q.documented for q in quantities if q.agrees and q.documented})
-    print(f"\nDevLake conformance: {agreeing} of {len(quantities)} quantities agree "
-          f"(documented differences used: {', '.join(documented) or 'none'})")
+    print(
+        f"\nDevLake conformance: {agreeing} of {len(quantities)} quantities agree "
+        f"(documented differences used: {', '.join(documented) or 'none'})"
+    )
     assert agreeing == len(quantities), f"{agreeing} of {len(quantities)} agree:\n{_report(quantities)}"
 
 
 def test_every_documented_difference_is_in_the_readme_definitions_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("## Definitions"):]
+    table = readme[readme.index("## Definitions") :]
     missing = [phrase for phrase in DOCUMENTED.values() if phrase not in table]
     assert missing == [], f"README's definitions table does not name: {missing}"

@@ -112,6 +112,11 @@ def test_config_paths_are_relative_to_its_folder(tmp_path, tiny_cycle):
         (lambda t: t.replace("min_group_size: 5", "min_group_size: zero"), "min_group_size", "integer"),
         (lambda t: t.replace("end: 2025-12-31", "end: 2025-01-31"), "cycles.0", "on or after the start"),
         (lambda t: t + "inputs: [\n", None, "valid YAML"),
+        (
+            lambda t: t.replace("  people: people.csv", "  people: {path: people.csv, service: api-svc}"),
+            "inputs.people.service",
+            "service only on deployments, incidents, slos",
+        ),
     ],
 )
 def test_config_mistakes_name_the_key(tiny_cycle, edit, key, expected):

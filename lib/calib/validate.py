@@ -77,6 +77,8 @@ def load_cycle(config: CycleConfig) -> CycleData:
                 else adapters.expected_columns(spec.format, name),
                 sheet=spec.sheet,
             )
+            if spec.service is not None:
+                frame = _with_service(frame, spec.service)
             if spec.format != "canonical":
                 frame = adapters.adapt(frame, spec.format, name, shown)
         except WorkbenchError as exc:
@@ -96,6 +98,12 @@ def load_cycle(config: CycleConfig) -> CycleData:
     if errors:
         raise InputError(errors + warnings)
     return CycleData(config, tables, sources, warnings + _warnings(tables, config))
+
+
+def _with_service(frame: pd.DataFrame, service: str) -> pd.DataFrame:
+    """The config's service on every row that names none."""
+    filled = frame["service"].fillna(service) if "service" in frame.columns else service
+    return frame.assign(service=filled)
 
 
 def _shown(config: CycleConfig, name: InputName) -> str:
@@ -175,15 +183,21 @@ def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleCo
     if "evidence" in tables and "date" in tables["evidence"].columns:
         problems += _outside_cycles(tables["evidence"], config)
     if "deployments" in tables:
-        deployment_ids = pd.Index(tables["deployments"]["deployment_id"])
+        deployments = tables["deployments"]
+        known, what = deployments["deployment_id"], "a deployment_id"
+        if "deployment_commit_id" in deployments:  # a change may name one row of a deployment
+            known, what = (
+                pd.concat([known, deployments["deployment_commit_id"]]),
+                "a deployment_id or deployment_commit_id",
+            )
         for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
             if name in tables and column in tables[name]:
                 problems += _unknown(
                     tables[name],
                     column,
-                    deployment_ids,
+                    pd.Index(known),
                     _shown(config, name),
-                    f"a deployment_id in {_shown(config, 'deployments')}",
+                    f"{what} in {_shown(config, 'deployments')}",
                     severity="warning",
                 )
     return problems
