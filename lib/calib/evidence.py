@@ -479,11 +479,9 @@ def _team_change(frame: pd.DataFrame, rows: pd.DataFrame, cycle: str) -> pd.Data
 
 def _rise(now: pd.Series, before: pd.Series) -> pd.Series:
     """now - before as exact fractions of counts (None where either is missing)."""
-    return pd.Series(
-        [None if pd.isna(a) or pd.isna(b) else exact_share(a) - exact_share(b) for a, b in zip(now, before, strict=True)],
-        index=now.index,
-        dtype="object",
-    )
+    pairs = zip(now, before, strict=True)
+    rises = [None if pd.isna(a) or pd.isna(b) else exact_share(a) - exact_share(b) for a, b in pairs]
+    return pd.Series(rises, index=now.index, dtype="object")
 
 
 def _grade(levels: pd.Series) -> pd.Series:
