@@ -53,7 +53,7 @@ def table(frame: pd.DataFrame) -> dict[int, dict[str, object]]:
 # -- DevLake -----------------------------------------------------------------------------------
 
 
-def test_devlake_deployment_rows_collapse_and_other_environments_stay():
+def test_devlake_deployment_rows_stay_rows_and_unfinished_ones_are_dropped():
     out = adapters.adapt(
         export("devlake_cicd_deployment_commits.csv", "devlake", "deployments"),
         "devlake",
@@ -62,44 +62,28 @@ def test_devlake_deployment_rows_collapse_and_other_environments_stay():
     )
     scope = "github:GithubRepos:1:5001"
     jenkins = "jenkins:JenkinsJob:1:deploy-orders"
-    # rows 2+3: one deployment, the later row kept; 5: in progress (no result), dropped;
-    # 6+7: one deployment, FAILURE because row 6 failed; 8: empty environment
+
+    def row(deployment, service, finished, result, environment, repo):
+        commit = deployment if deployment == WEBHOOK else f"{deployment}:https://github.com/acme/{repo}"
+        return dict(
+            deployment_id=deployment,
+            service=service,
+            finished_at=finished,
+            result=result,
+            environment=environment,
+            deployment_commit_id=commit,
+        )
+
+    # one row per deployment commit, as DevLake keeps them (calib.delivery.dora makes deployments of them);
+    # 5: in progress (no result, no finish), dropped; 8: empty environment
     assert table(out) == {
-        3: dict(
-            deployment_id=DEPLOY_9001,
-            service=scope,
-            finished_at="2026-02-02 10:21:30.000",
-            result="SUCCESS",
-            environment="PRODUCTION",
-        ),
-        4: dict(
-            deployment_id="github:GithubRun:1:5001:9002",
-            service=scope,
-            finished_at="2026-02-03 08:40:12.500",
-            result="SUCCESS",
-            environment="STAGING",
-        ),
-        7: dict(
-            deployment_id=JENKINS_88,
-            service=jenkins,
-            finished_at="2026-02-04 17:05:45.000",
-            result="FAILURE",
-            environment="PRODUCTION",
-        ),
-        8: dict(
-            deployment_id=JENKINS_89,
-            service=jenkins,
-            finished_at="2026-02-05 11:30:00.000",
-            result="SUCCESS",
-            environment="unspecified",
-        ),
-        9: dict(
-            deployment_id=WEBHOOK,
-            service="webhook:2",
-            finished_at="2026-02-06 14:00:00.000",
-            result="SUCCESS",
-            environment="PRODUCTION",
-        ),
+        2: row(DEPLOY_9001, scope, "2026-02-02 10:15:00.000", "SUCCESS", "PRODUCTION", "payments-api"),
+        3: row(DEPLOY_9001, scope, "2026-02-02 10:21:30.000", "SUCCESS", "PRODUCTION", "payments-web"),
+        4: row("github:GithubRun:1:5001:9002", scope, "2026-02-03 08:40:12.500", "SUCCESS", "STAGING", "payments-api"),
+        6: row(JENKINS_88, jenkins, "2026-02-04 17:02:00.000", "FAILURE", "PRODUCTION", "orders-api"),
+        7: row(JENKINS_88, jenkins, "2026-02-04 17:05:45.000", "SUCCESS", "PRODUCTION", "orders-worker"),
+        8: row(JENKINS_89, jenkins, "2026-02-05 11:30:00.000", "SUCCESS", "unspecified", "orders-api"),
+        9: row(WEBHOOK, "webhook:2", "2026-02-06 14:00:00.000", "SUCCESS", "PRODUCTION", "ledger"),
     }
     typed, problems = parse(out, "deployments", "dl.csv")
     assert problems == []
@@ -107,11 +91,20 @@ def test_devlake_deployment_rows_collapse_and_other_environments_stay():
     assert typed.loc[3, "finished_at"] == pd.Timestamp("2026-02-02 10:21:30", tz="UTC")
 
 
+def test_devlake_failed_row_without_a_finish_time_is_skipped_like_devlake_skips_it():
+    # GitLab's deployments and DevLake's pipeline-generated ones have FAILURE rows with no finish
+    frame = export("devlake_cicd_deployment_commits.csv", "devlake", "deployments")
+    frame.loc[6, "finished_date"] = None
+    out = adapters.adapt(frame, "devlake", "deployments", "dl.csv")
+    assert 6 not in out.index and out.loc[7, "deployment_id"] == JENKINS_88
+    assert parse(out, "deployments", "dl.csv")[1] == []
+
+
 def test_devlake_deployment_with_an_unreadable_time_is_reported_at_its_row():
     frame = export("devlake_cicd_deployment_commits.csv", "devlake", "deployments")
     frame.loc[2, "finished_date"] = "02/31/2026 25:00"
     out = adapters.adapt(frame, "devlake", "deployments", "dl.csv")
-    assert out.loc[2, "deployment_id"] == DEPLOY_9001 and 3 not in out.index
+    assert out.loc[2, "finished_at"] == "02/31/2026 25:00"
     _, problems = parse(out, "deployments", "dl.csv")
     assert problems == [
         Problem(
@@ -125,15 +118,24 @@ def test_devlake_results_it_skips_are_dropped_and_unknown_ones_kept_for_the_sche
     frame.loc[9, "result"] = "ABORT"
     frame.loc[4, "result"] = "CANCELLED"
     out = adapters.adapt(frame, "devlake", "deployments", "dl.csv")
-    assert out["result"].to_dict() == {3: "SUCCESS", 4: "CANCELLED", 7: "FAILURE", 8: "SUCCESS"}
+    assert out["result"].to_dict() == {
+        2: "SUCCESS",
+        3: "SUCCESS",
+        4: "CANCELLED",
+        6: "FAILURE",
+        7: "SUCCESS",
+        8: "SUCCESS",
+    }
 
 
 def test_devlake_service_falls_back_to_the_repo_name_and_a_service_column_wins():
     frame = export("devlake_cicd_deployment_commits.csv", "devlake", "deployments")
     out = adapters.adapt(frame.drop(columns="cicd_scope_id"), "devlake", "deployments", "dl.csv")
     assert out["service"].to_dict() == {
+        2: "acme/payments-api",
         3: "acme/payments-web",
         4: "acme/payments-api",
+        6: "acme/orders-api",
         7: "acme/orders-worker",
         8: "acme/orders-api",
         9: "acme/ledger",
@@ -182,6 +184,44 @@ def test_devlake_changes_prefer_a_joined_cicd_deployment_id():
     assert out["deployment_id"].to_dict() == {2: "D1", 3: "D1", 5: "D2", 6: "D3"}
 
 
+def test_devlake_changes_from_the_tables_own_dates_start_at_the_earlier_of_commit_and_pr():
+    # project_pr_metrics has carried pr_created_date and first_commit_authored_date since mid-2024
+    frame = pd.DataFrame(
+        {
+            "id": ["pr1", "pr2", "pr3", "pr4"],
+            "deployment_commit_id": ["5", "5", None, "7"],
+            "first_commit_authored_date": ["2023-04-10T04:51:47Z", "2023-04-13T04:51:47Z", None, None],
+            "pr_created_date": ["2023-04-11T04:51:47Z", "2023-04-12T04:51:47Z", "2023-04-12", "2023-04-12T09:00:00Z"],
+        },
+        index=[2, 3, 4, 5],
+    )
+    out = adapters.adapt(frame, "devlake", "changes", "prm.csv")
+    assert table(out) == {
+        2: dict(change_id="pr1", deployment_id="5", created_at="2023-04-10T04:51:47+00:00"),  # the first commit
+        3: dict(change_id="pr2", deployment_id="5", created_at="2023-04-12T04:51:47Z"),  # a later commit starts nothing
+        5: dict(change_id="pr4", deployment_id="7", created_at="2023-04-12T09:00:00Z"),  # no commit date
+    }
+    assert {"pr_created_date", "first_commit_authored_date"} <= set(adapters.expected_columns("devlake", "changes"))
+
+
+def test_devlake_incidents_take_their_scope_as_service_and_may_all_be_open():
+    frame = pd.DataFrame(
+        {
+            "id": ["github:GithubIssue:1:1", "github:GithubIssue:1:2"],
+            "created_date": ["2022-11-13 23:37:21", "2022-09-15 01:56:16"],
+            "table": ["repos", "boards"],
+            "scope_id": ["repo1", "board1"],
+            "original_project": ["acme/api", "ACME"],
+        },
+        index=[2, 3],
+    )
+    out = adapters.adapt(frame, "devlake", "incidents", "incidents.csv")
+    assert out["service"].tolist() == ["repo1", "board1"]  # project_mapping maps scopes to projects
+    assert out["started_at"].tolist() == ["2022-11-13 23:37:21", "2022-09-15 01:56:16"]
+    assert out["resolved_at"].isna().all()
+    assert parse(out, "incidents", "incidents.csv")[1] == []
+
+
 def test_devlake_incidents():
     out = adapters.adapt(
         export("devlake_incidents.csv", "devlake", "incidents"), "devlake", "incidents", "i.csv"
@@ -226,6 +266,43 @@ def test_devlake_issues_export_keeps_only_incidents():
             severity="SEV-3",
         ),
     }
+
+
+def test_an_issues_export_without_a_service_takes_the_service_the_config_names(tmp_path):
+    (tmp_path / "issues.csv").write_bytes((DATA / "devlake_issues.csv").read_bytes())
+    text = (DATA / "devlake_issues.csv").read_text(encoding="utf-8")
+    header, *rows = text.splitlines()
+    keep = [i for i, c in enumerate(header.split(",")) if c != "original_project"]
+    (tmp_path / "pagerduty.csv").write_text(
+        "\n".join(",".join(line.split(",")[i] for i in keep) for line in [header, *rows]) + "\n", encoding="utf-8"
+    )
+    files = {
+        "cycle.yml": """\
+            cycle: 2026-H1
+            cycles:
+              - {id: 2026-H1, start: 2026-01-01, end: 2026-06-30}
+            rating_scale: [Below, Meets, Above]
+            inputs:
+              people: people.csv
+              reviews: reviews.csv
+              services: services.csv
+              incidents: {path: pagerduty.csv, format: devlake, service: pagerduty}
+            """,
+        "people.csv": "employee_id,name,manager_id,team,discipline,level\nE1,Ana Lead,,ops,engineering,L6\n",
+        "reviews.csv": "cycle,employee_id,reviewer_id,rating\n2026-H1,E1,E1,Meets\n",
+        "services.csv": "service,team\npagerduty,ops\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    data = load_cycle(load_config(tmp_path / "cycle.yml"))
+    assert data["incidents"]["service"].tolist() == ["pagerduty", "pagerduty"]
+    without = (tmp_path / "cycle.yml").read_text().replace(", service: pagerduty", "")
+    (tmp_path / "cycle.yml").write_text(without)
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tmp_path / "cycle.yml"))
+    (problem,) = [p for p in caught.value.problems if p.severity == "error"]
+    assert (problem.file, problem.row, problem.column) == ("pagerduty.csv", 1, "service")
+    assert "or `service:` for incidents in the config" in problem.expected
 
 
 # -- Four Keys ---------------------------------------------------------------------------------
@@ -370,7 +447,8 @@ def test_missing_vendor_columns_are_all_named_in_one_error():
             1,
             "cicd_scope_id",
             None,
-            f"a column named cicd_scope_id (or repo_url, or service) {export_kind}",
+            f"a column named cicd_scope_id (or repo_url, or service) {export_kind} "
+            "(or `service:` for deployments in the config, naming the service of every row)",
         ),
         Problem("dl.csv", 1, "finished_date", None, f"a column named finished_date {export_kind}"),
     ]
@@ -500,15 +578,17 @@ def test_load_cycle_with_a_devlake_deployments_export(tmp_path):
         (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
     data = load_cycle(load_config(tmp_path / "cycle.yml"))
     deployments = data["deployments"]
-    assert deployments.index.tolist() == [3, 4, 7, 8, 9]
+    assert deployments.index.tolist() == [2, 3, 4, 6, 7, 8, 9]
     assert deployments["environment"].tolist() == [
         "production",
+        "production",
         "staging",
+        "production",
         "production",
         "unspecified",
         "production",
     ]
-    assert deployments["result"].tolist() == ["SUCCESS", "SUCCESS", "FAILURE", "SUCCESS", "SUCCESS"]
+    assert deployments["result"].tolist() == ["SUCCESS"] * 3 + ["FAILURE"] + ["SUCCESS"] * 3
     assert deployments.loc[7, "finished_at"] == pd.Timestamp("2026-02-04 17:05:45", tz="UTC")
-    assert (data.sources["deployments"].format, data.sources["deployments"].rows) == ("devlake", 5)
+    assert (data.sources["deployments"].format, data.sources["deployments"].rows) == ("devlake", 7)
     assert [p for p in data.warnings if p.file == "deployments.csv"] == []

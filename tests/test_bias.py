@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from calib.analyses.bias import MISSING_GROUP, bias_audit, holm, standardized_mean_difference
+from calib.analyses.bias import (
+    MISSING_GROUP,
+    below_four_fifths,
+    bias_audit,
+    holm,
+    standardized_mean_difference,
+)
 from calib.privacy import suppression as suppressed_groups
 
 SCALE = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
@@ -287,3 +295,39 @@ def test_planted_gap_alerts() -> None:
     gap = {"woman": 0.14, "man": 0.30}
     assert alert_rate(12, {"woman": 130, "man": 130, None: 40}, gap, promotion=False) >= 0.70
     assert alert_rate(13, {"woman": 150, "man": 150}, gap, promotion=False) >= 0.80
+
+
+# -- the four-fifths rule at its boundary ------------------------------------------------------
+
+
+def test_exactly_four_fifths_is_not_flagged_and_one_fewer_is():
+    # 12/20 against 15/20 is exactly 4/5; floating point gives 0.7999999999999999
+    at = row(audit(build(cohort("a", 20, 12) + cohort("b", 20, 15))).table, "top_rating", "a")
+    assert at["impact_ratio"] == pytest.approx(0.8) and not at["four_fifths_flag"]
+    below = row(audit(build(cohort("a", 20, 11) + cohort("b", 20, 15))).table, "top_rating", "a")
+    assert below["four_fifths_flag"]  # 11/20 / 15/20 = 0.733
+
+
+def test_exactly_four_fifths_in_large_groups_raises_no_alert():
+    # 600/1000 against 750/1000: Fisher's p is tiny, but the ratio is not *less than* four-fifths
+    result = audit(build(cohort("a", 1000, 600) + cohort("b", 1000, 750)), adjust=False)
+    assert not row(result.table, "top_rating", "a")["four_fifths_flag"]
+    assert result.findings == []
+    result = audit(build(cohort("a", 1000, 599) + cohort("b", 1000, 750)), adjust=False)
+    assert [f.severity for f in result.findings] == ["alert"]
+
+
+def test_the_rule_is_exact_for_every_count_pair_of_groups_of_10_to_40():
+    at_four_fifths = [  # (selected, n, reference selected, reference n) with a ratio of exactly 4/5
+        (selected, n, ref_selected, ref_n)
+        for n, ref_n in itertools.product(range(10, 41), repeat=2)
+        for selected, ref_selected in itertools.product(range(n + 1), range(1, ref_n + 1))
+        if 5 * selected * ref_n == 4 * ref_selected * n
+    ]
+    wrong_in_floats = [c for c in at_four_fifths if (c[0] / c[1]) / (c[2] / c[3]) < 0.8]
+    assert len(wrong_in_floats) == 327  # what a floating-point comparison flagged
+    assert not any(below_four_fifths(*c) for c in at_four_fifths)
+    one_fewer = [(s - 1, n, rs, rn) for s, n, rs, rn in at_four_fifths if s > 0]
+    assert all(below_four_fifths(*c) for c in one_fewer)
+    assert all(Fraction(s, n) / Fraction(rs, rn) < Fraction(4, 5) for s, n, rs, rn in one_fewer)
+    assert not below_four_fifths(0, 10, 0, 10) and not below_four_fifths(3, 10, 5, 0)

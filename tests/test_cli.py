@@ -47,3 +47,14 @@ def test_impossible_sample_sizes_are_a_user_error(tmp_path):
     run = calib("generate-sample", "--out", str(tmp_path / "org"), "--people", "100", "--managers", "40")
     assert run.returncode == 1 and "internal error" not in run.stderr and "teams" in run.stderr
     assert not (tmp_path / "org").exists()
+
+
+def test_a_people_file_saved_by_excel_on_windows_is_one_clear_error(tiny_cycle):
+    from conftest import TINY_FILES
+
+    people = TINY_FILES["people.csv"].replace("Cy Dev", "José Müller").encode("cp1252")
+    run = calib("validate", str(tiny_cycle(files={"people.csv": people})))
+    assert run.returncode == 1 and "Traceback" not in run.stderr + run.stdout
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: people.csv, row 4: expected UTF-8 text, but it looks like")
+    assert "cp1252" in errors[0] and 'Save As > "CSV UTF-8 (Comma delimited)"' in errors[0]

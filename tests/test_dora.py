@@ -9,10 +9,12 @@ import pytest
 from calib.delivery.benchmarks import grade
 from calib.delivery.dora import (
     Period,
+    by_deployment_id,
     dora_from_events,
     dora_from_team_metrics,
     monthly_periods,
     periods_from_cycles,
+    production_deployments,
     team_dora,
 )
 from calib.inputs.config import load_config
@@ -96,6 +98,77 @@ def test_daily_deploys_are_elite_and_duplicate_ids_collapse():
     assert np.isnan(out["change_failure_rate"])  # no incidents given: unknown, not zero
 
 
+def test_a_deployment_with_failed_and_successful_rows_counts_at_its_latest_successful_row():
+    # DevLake's own pipeline fixture and webhook deployments (a result per commit) look like this
+    rows = [
+        ("D7", "api-svc", "2026-02-02T06:00:00Z", "SUCCESS", "production"),
+        ("D7", "api-svc", "2026-02-03T06:00:00Z", "FAILURE", "production"),  # later, but failed
+        ("D7", "api-svc", "2026-02-02T09:00:00Z", "SUCCESS", "production"),
+        ("D8", "api-svc", "2026-02-04T06:00:00Z", "FAILURE", "production"),  # no row succeeded
+        ("D9", "api-svc", "2026-02-05T06:00:00Z", "SUCCESS", "staging"),
+    ]
+    incidents = pd.DataFrame(
+        {
+            "incident_id": ["I1"],
+            "service": ["api-svc"],
+            "started_at": [utc("2026-02-06T10:00:00Z")],
+            "resolved_at": [utc("2026-02-06T11:00:00Z")],
+            "caused_by_deployment_id": ["D7"],
+        }
+    )
+    deploys = production_deployments(deployments(rows), SERVICES, "production")
+    assert deploys[["deployment_id", "finished_at"]].values.tolist() == [["D7", utc("2026-02-02T09:00:00Z")]]
+    out = dora_from_events(deployments(rows), incidents, SERVICES, [H1]).iloc[0]
+    assert out["deployments"] == 1 and out["change_failure_rate"] == 1.0
+
+
+def test_changes_and_incidents_may_name_a_deployment_by_one_of_its_rows():
+    rows = deployments(
+        [
+            ("pipeline4", "api-svc", "2023-04-13T07:29:14Z", "SUCCESS", "production"),
+            ("pipeline4", "api-svc", "2023-04-13T07:30:34Z", "SUCCESS", "production"),
+        ]
+    ).assign(deployment_commit_id=["5", "6"])
+    changes = pd.DataFrame(
+        {
+            "change_id": ["pr1", "pr9"],
+            "deployment_id": ["5", "unknown"],
+            "created_at": [utc("2023-04-13T06:30:34Z"), utc("2023-04-13T06:30:34Z")],
+        }
+    )
+    incidents = pd.DataFrame(
+        {
+            "incident_id": ["I1"],
+            "service": ["api-svc"],
+            "started_at": [utc("2023-04-14T00:00:00Z")],
+            "resolved_at": pd.Series([pd.NaT], dtype="datetime64[us, UTC]"),
+            "caused_by_deployment_id": ["6"],
+        }
+    )
+    april = Period("2023-04", pd.Timestamp("2023-04-01"), pd.Timestamp("2023-04-30"))
+    assert by_deployment_id(changes["deployment_id"], rows).tolist() == ["pipeline4", "unknown"]
+    out = dora_from_events(rows, incidents, SERVICES, [april], changes=changes).iloc[0]
+    assert out["lead_time_n"] == 1 and out["lead_time_hours"] == 1  # to the deployment's finish, 07:30:34
+    assert out["change_failure_rate"] == 1.0 and out["open_incidents"] == 1
+
+
+def test_time_to_restore_needs_no_deployments(tiny_cycle):
+    # DevLake's 2021 panel reads incidents only (its PagerDuty and Opsgenie fixtures)
+    data = load_cycle(
+        load_config(
+            tiny_cycle(
+                files={"deployments.csv": None}, config=lambda t: t.replace("  deployments: deployments.csv\n", "")
+            )
+        )
+    )
+    row = team_dora(data, [H1]).iloc[0]
+    assert row["time_to_restore_hours"] == 1.5 and row["time_to_restore_n"] == 2
+    assert row["time_to_restore_level"] == "high"
+    assert np.isnan(row["deploy_days_per_week"]) and pd.isna(row["deployment_frequency_level"])
+    assert row["deployments"] == 0 and np.isnan(row["change_failure_rate"]) and np.isnan(row["lead_time_hours"])
+    assert row["delivery_level"] == "high"  # the one metric known
+
+
 def test_lead_time_from_changes_drops_non_positive():
     deploys = deployments([("D1", "api-svc", "2026-02-02T12:00:00Z", "SUCCESS", "production")])
     changes = pd.DataFrame(
@@ -121,8 +194,12 @@ def test_lead_time_from_changes_drops_non_positive():
         ("dora-2023", 24 * 7, "medium"),
         ("dora-2023", 24 * 30, "low"),
         ("dora-2021", 0.5, "elite"),
-        ("dora-2021", 24 * 7, "high"),
+        ("dora-2021", 1.0, "high"),  # "elite < 1 h": exactly an hour is not elite (DevLake agrees)
+        ("dora-2021", 24 * 7 - 0.01, "high"),
+        ("dora-2021", 24 * 7, "medium"),  # "< 7 d" high, as DevLake grades it
         ("dora-2021", 24 * 8, "medium"),
+        ("dora-2021", 730 * 6 - 0.01, "medium"),
+        ("dora-2021", 730 * 6, "low"),
         ("dora-2021", 730 * 7, "low"),
     ],
 )

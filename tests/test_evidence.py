@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from calib.analyses.evidence import evidence_health, holm, invisible_work, is_late, recency_by_manager
+from calib.analyses.evidence import (
+    at_least,
+    evidence_health,
+    exact_share,
+    holm,
+    invisible_work,
+    is_late,
+    recency_by_manager,
+)
 
 LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 LEVELS = ["L1", "L2", "L3", "L4", "L5", "L6", "L7"]
@@ -207,6 +216,27 @@ def test_recency_by_hand_mean_interval_and_reference():
 
     assert table.loc["A", "p_value"] == pytest.approx(2 * stats.t.sf(t, 2))
     assert table.loc["C", "people"] == 0 and table.loc["C", "small"]
+
+
+def test_a_mean_late_share_of_exactly_the_threshold_is_flagged():
+    # (0.1 + 0.7 + 0.1 + 0.7 + 0.1 + 0.7) / 6 is 0.39999999999999997 in floating point; exactly 0.4
+    people = pd.DataFrame({
+        "reviewer_id": ["A"] * 6 + ["B"] * 10,
+        "items": [10] * 16,
+        "late_share": [0.1, 0.7] * 3 + [0.0] * 10,
+    })
+    table = recency_by_manager(people, min_group_size=5).set_index("reviewer_id")
+    assert table.loc["A", "late_share"] < 0.4 and table.loc["A", "p_holm"] < 0.05
+    assert table.loc["A", "flagged"]
+    people.loc[0, "late_share"] = 0.0  # a mean of 0.3: below the threshold
+    assert not recency_by_manager(people, min_group_size=5).set_index("reviewer_id").loc["A", "flagged"]
+
+
+def test_shares_of_counts_compare_exactly_at_a_threshold():
+    rises = pd.Series([exact_share(0.7) - exact_share(0.6), exact_share(0.69) - exact_share(0.6), None])
+    assert 0.7 - 0.6 < 0.1  # 0.09999999999999998
+    assert at_least(rises, 0.1).tolist() == [True, False, False]
+    assert exact_share(2 / 3) == Fraction(2, 3) and exact_share(999_983 / 1_000_000) == Fraction(999_983, 1_000_000)
 
 
 def seeded_org(rng: np.random.Generator, managers: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:

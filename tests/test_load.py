@@ -112,6 +112,11 @@ def test_config_paths_are_relative_to_its_folder(tmp_path, tiny_cycle):
         (lambda t: t.replace("min_group_size: 5", "min_group_size: zero"), "min_group_size", "integer"),
         (lambda t: t.replace("end: 2025-12-31", "end: 2025-01-31"), "cycles.0", "on or after the start"),
         (lambda t: t + "inputs: [\n", None, "valid YAML"),
+        (
+            lambda t: t.replace("  people: people.csv", "  people: {path: people.csv, service: api-svc}"),
+            "inputs.people.service",
+            "service only on deployments, incidents, slos",
+        ),
     ],
 )
 def test_config_mistakes_name_the_key(tiny_cycle, edit, key, expected):
@@ -121,3 +126,43 @@ def test_config_mistakes_name_the_key(tiny_cycle, edit, key, expected):
     assert problem.file.endswith("cycle.yml") and expected in problem.expected
     if key:
         assert problem.column == key
+
+
+# -- encodings: a CSV must be UTF-8; anything else fails with its row, the encoding and the fix ---------
+
+PEOPLE = "employee_id,name,manager_id\nE1,Ada Top,\nE2,José Müller,E1\nE3,Cy Dev,E2\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "row", "found"),
+    [
+        ("cp1252", 3, "cp1252"),  # Excel's "CSV (Comma delimited)" on a Western European Windows
+        ("utf-16", 1, "utf_16"),  # Excel's "Unicode Text"
+    ],
+)
+def test_a_csv_that_is_not_utf8_fails_naming_row_encoding_and_fix(tmp_path, encoding, row, found):
+    path = tmp_path / "people.csv"
+    path.write_bytes(PEOPLE.encode(encoding))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == ("people.csv", row, None, None)
+    assert problem.expected.startswith("UTF-8 text, but it looks like ") and found in problem.expected
+    assert 'save it as UTF-8 and load it again (Excel: File > Save As > "CSV UTF-8 (Comma delimited)"' in (
+        problem.expected
+    )
+    assert "\n" not in str(problem)  # one line
+    assert path.read_bytes() == PEOPLE.encode(encoding)  # never rewritten
+    path.write_text(PEOPLE, encoding="utf-8")
+    assert read(path).loc[3, "name"] == "José Müller"
+
+
+def test_a_byte_that_is_not_utf8_far_into_the_file_is_found_at_its_row(tmp_path):
+    path = tmp_path / "big.csv"
+    rows = [f"E{i},Person {i}" for i in range(5000)]  # about 80 KB: past the sample read first
+    rows[4200] = "E4200,Zoë Ünal"
+    path.write_bytes(("id,name\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    (problem,) = caught.value.problems
+    assert problem.row == 4202 and "UTF-8 text, but it looks like" in problem.expected

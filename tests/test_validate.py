@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
 from conftest import TINY_FILES
 
+from calib.delivery.slo import slo_status
 from calib.errors import InputError, Problem
 from calib.inputs.config import load_config
 from calib.inputs.validate import load_cycle
@@ -29,7 +31,7 @@ def test_tiny_cycle_is_valid(tiny_cycle):
     data = load_cycle(load_config(tiny_cycle()))
     assert set(data.tables) == {"people", "reviews", "evidence", "deployments", "incidents", "slos", "services"}
     assert data["reviews"].loc[4, "rating"] == "Meets"  # "meets" in the file: case does not matter
-    assert data["slos"]["target"].tolist() == pytest.approx([0.999, 0.99])  # percent -> ratio
+    assert data["slos"]["target"].tolist() == [0.999, 0.99]  # percent -> ratio, exactly
     assert data.sources["people"].rows == 7
 
 
@@ -182,3 +184,73 @@ def test_vendor_headers_are_renamed_by_the_config(tiny_cycle):
     columns = "columns:\n  people: {Employee ID: employee_id, Full Name: name, Manager ID: manager_id}\n"
     data = load_cycle(load_config(tiny_cycle(files={"people.csv": people}, config=lambda t: t + columns)))
     assert data["people"].loc[2, "name"] == "Ada Top"
+
+
+# -- suspicious but usable values -----------------------------------------------------------------
+
+TODAY = dt.date(2026, 7, 15)  # a fixed "today": never the wall clock
+
+
+def suspicious(data) -> list[str]:
+    return [str(p) for p in data.warnings if "today" in p.expected or "cycles (" in p.expected]
+
+
+def test_events_after_today_or_after_the_last_cycle_are_warned_about(tiny_cycle):
+    deployments = TINY_FILES["deployments.csv"] + (
+        "D6,api-svc,2031-02-03T10:00:00Z,SUCCESS,production,2\nD7,api-svc,2026-07-02T09:00:00Z,SUCCESS,production,1\n"
+    )
+    incidents = TINY_FILES["incidents.csv"] + "I3,api-svc,2026-06-30T22:00:00Z,2026-07-01T01:00:00Z,,sev3\n"
+    data = load_cycle(
+        load_config(tiny_cycle(files={"deployments.csv": deployments, "incidents.csv": incidents})), today=TODAY
+    )
+    assert suspicious(data) == [
+        "warning: deployments.csv, row 7, column finished_at: value '2031-02-03T10:00:00+00:00': expected a date no "
+        "later than today (2026-07-15): a deployment in the future is a typo or a wrong clock",
+        "warning: deployments.csv, row 8, column finished_at: value '2026-07-02T09:00:00+00:00': expected a date "
+        "inside the configured cycles (the last ends 2026-06-30): this deployment counts for no cycle",
+    ]  # an incident started in the cycle may be resolved after it
+    early = load_cycle(load_config(tiny_cycle(files={"incidents.csv": incidents})), today=dt.date(2026, 6, 30))
+    assert [(p.file, p.row, p.column) for p in early.warnings if "today" in p.expected] == [
+        ("incidents.csv", 4, "resolved_at")
+    ]
+    assert suspicious(load_cycle(load_config(tiny_cycle()), today=TODAY)) == []
+
+
+def test_a_review_by_the_person_reviewed_is_warned_about(tiny_cycle):
+    reviews = TINY_FILES["reviews.csv"].replace("2026-H1,E6,E1,Far exceeds", "2026-H1,E6,E6,Far exceeds")
+    data = load_cycle(load_config(tiny_cycle(files={"reviews.csv": reviews})), today=TODAY)
+    said = [str(p) for p in data.warnings if p.column == "reviewer_id"]
+    assert said == [
+        "warning: reviews.csv, row 6, column reviewer_id: value 'E6': expected a reviewer other than the person "
+        "reviewed (E6 reviews themself: no second view)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("1.5", "1.5 is read as 1.5%: did you mean 0.985 or 98.5?"),
+        ("0.3", "0.3 is read as 30%: did you mean 0.7 or 70?"),
+        ("49.9", "49.9 is read as 49.9%: did you mean 0.501 or 50.1?"),
+        ("50", None),
+        ("0.5", None),
+        ("99.9", None),
+    ],
+)
+def test_an_slo_target_that_reads_as_a_small_percentage_is_warned_about(tiny_cycle, target, said):
+    slos = f"service,slo_name,target,window_days,good_events,total_events\napi-svc,availability,{target},30,1,2\n"
+    data = load_cycle(load_config(tiny_cycle(files={"slos.csv": slos})), today=TODAY)
+    warned = [str(p) for p in data.warnings if p.column == "target"]
+    if said is None:
+        assert warned == []
+    else:
+        assert warned == [
+            f"warning: slos.csv, row 2, column target: value '{target}': expected an SLO target of 50% or more ({said})"
+        ]
+
+
+def test_a_percent_target_becomes_the_exact_ratio_and_is_met_at_exactly_the_target(tiny_cycle):
+    slos = "service,slo_name,target,window_days,good_events,total_events\napi-svc,availability,99.9,30,999,1000\n"
+    data = load_cycle(load_config(tiny_cycle(files={"slos.csv": slos})), today=TODAY)
+    assert data["slos"]["target"].tolist() == [0.999]  # not 99.9 / 100 = 0.9990000000000001
+    assert slo_status(data["slos"])["met"].tolist() == [True]

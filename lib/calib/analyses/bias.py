@@ -20,11 +20,13 @@ adjusted odds ratio comes from `outcome ~ C(group) + C(level) + C(discipline)` w
 cluster-robust SEs by reviewer_id; levels or disciplines where everyone or no one was selected
 carry no information on the group effect and are set aside first; a group where everyone or no
 one was selected (separation), a model that does not converge or cannot be fitted leaves the
-odds ratio missing with a note. A finding is an *alert* when impact ratio < 0.8 and the
+odds ratio missing with a note. A finding is an *alert* when the four-fifths rule trips and the
 Holm-adjusted p < 0.05 (column holm_p); a *warning* when the four-fifths rule trips and the
 unadjusted Fisher p < 0.05 (suggestive, not surviving the correction); otherwise *info*: the
 four-fifths rule alone trips on small numbers all the time, and a gap that could be chance is
-recorded, not flagged on noise. The
+recorded, not flagged on noise. The rule trips when the impact ratio is *less than* four-fifths
+(29 CFR 1607.4(D)), decided on the counts in exact arithmetic: 12 of 20 against 15 of 20 is
+exactly 4/5 and does not trip (floating point would give 0.7999999999999999). The
 risk-ratio interval adds 0.5 to every cell when one is zero (statsmodels' Table2x2 default).
 
 Records lacking the attribute (missing or blank) are counted in a row labelled
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -63,7 +66,7 @@ from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
 from calib.privacy import suppression
 
-FOUR_FIFTHS = 0.8
+FOUR_FIFTHS = 0.8  # shown as the findings' threshold; the rule itself is decided by below_four_fifths
 MISSING_GROUP = "(not recorded)"
 OUTCOME_PHRASES = {
     "top_rating": "received a top rating",
@@ -159,6 +162,17 @@ def bias_audit(
     ]
     findings.sort(key=lambda f: f.severity != "alert")  # stable: table order within severity
     return BiasAudit(_table(parts), findings, cycle_id, method)
+
+
+def below_four_fifths(selected: int, n: int, ref_selected: int, ref_n: int) -> bool:
+    """Whether selected / n is less than four-fifths of ref_selected / ref_n, in exact arithmetic.
+
+    29 CFR 1607.4(D): "less than four-fifths (4/5) (or eighty percent)". A rate of zero in the
+    reference leaves the ratio undefined: not flagged.
+    """
+    if not (n and ref_n and ref_selected):
+        return False
+    return Fraction(selected, n) / Fraction(ref_selected, ref_n) < Fraction(4, 5)
 
 
 def standardized_mean_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -285,7 +299,7 @@ def _two_groups(group: tuple[int, int], ref: tuple[int, int], adverse: bool) -> 
     note = "interval with 0.5 added to every cell (a zero cell)" if 0 in np.ravel(cells) else ""
     return {
         "impact_ratio": ratio,
-        "four_fifths_flag": bool(ratio < FOUR_FIFTHS),
+        "four_fifths_flag": below_four_fifths(first[0], first[1], second[0], second[1]),
         "fisher_p": float(fisher_exact(cells).pvalue),
         "rr_lower": float(lower),
         "rr_upper": float(upper),

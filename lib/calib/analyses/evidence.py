@@ -11,7 +11,9 @@ below the middle. Counts are context, never a performance score: no table here i
 
 "Late" means dated in the last fifth of the cycle's days: with D days, the item on day d (0 = the
 first day) is late when d >= 0.8 D, so an item exactly on the boundary day counts as late and an
-evenly kept log puts 20% of its items there (exactly so when D is a multiple of 5).
+evenly kept log puts 20% of its items there (exactly so when D is a multiple of 5). Thresholds on
+shares of counts (late from 0.8 D, a mean late share of 0.4, an SLO met share up 0.1) are decided
+in exact arithmetic: (0.1 + 0.7) / 2 is 0.39999999999999997 in floating point, not 0.4.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,8 @@ from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
 from calib.frame import EVIDENCE_CATEGORIES
 
-LATE_FRACTION = 0.2  # the last fifth of the cycle; an even log puts this share of its items there
+LATE_FRACTION = Fraction(1, 5)  # the last fifth of the cycle; an even log puts this share of its items there
+MAX_DENOMINATOR = 10**6  # shares of up to a million counts are recovered exactly from their floats
 RECENCY_THRESHOLD = 0.4  # practical threshold on a manager's mean late share: twice an even log
 # Top and bottom ratings move pay, promotion and careers the most, so they need the most support:
 # at least five items (about one a month over a half-year cycle) spanning two of the three parts.
@@ -83,7 +87,19 @@ def is_late(dates: pd.Series, *, start: dt.date, end: dt.date) -> pd.Series:
     """Whether each date falls in the last fifth of the cycle's days (the boundary day is late)."""
     days = (end - start).days + 1
     elapsed = (pd.to_datetime(dates) - pd.Timestamp(start)).dt.days
-    return elapsed >= days * (1 - LATE_FRACTION) - 1e-9  # 0.8 * D is not exact in floating point
+    early = 1 - LATE_FRACTION  # elapsed >= 0.8 D, in integers: 0.8 * D is not exact in floating point
+    return elapsed * early.denominator >= days * early.numerator
+
+
+def exact_share(value: float) -> Fraction:
+    """A share of counts (k / n, n up to a million) as the fraction it is, not its float."""
+    return Fraction(value).limit_denominator(MAX_DENOMINATOR)
+
+
+def at_least(values: pd.Series, threshold: float) -> pd.Series:
+    """values >= threshold, both read exactly: the threshold as written (0.4 is 2/5); missing: False."""
+    limit = Fraction(repr(float(threshold)))
+    return values.map(lambda v: isinstance(v, Fraction) and v >= limit).astype(bool)
 
 
 def window_items(evidence: pd.DataFrame, people: pd.Series, *, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -184,7 +200,11 @@ def recency_by_manager(
     out["p_holm"] = np.nan
     if tested.any():
         out.loc[tested, "p_holm"] = holm(out.loc[tested, "p_value"].to_numpy())
-    out["flagged"] = tested & (out["p_holm"] < alpha) & (out["late_share"] >= threshold)
+    exact_mean = logged["late_share"].map(exact_share).groupby(logged["reviewer_id"]).agg(
+        lambda shares: sum(shares, Fraction(0)) / len(shares)
+    )
+    high = at_least(exact_mean.reindex(out.index), threshold).to_numpy()
+    out["flagged"] = tested & (out["p_holm"] < alpha) & high
     columns = ["people", "items", "late_share", "lower", "upper", "reference", "p_value", "p_holm", "small", "flagged"]
     return out[columns].reset_index()
 
@@ -371,7 +391,7 @@ def invisible_work(
     signals = {
         "reliability": (table["reliability"] >= table["reliability_p75"]) & (table["reliability"] >= STRONG_MIN_ITEMS),
         "influence": (table["influence"] >= table["influence_p75"]) & (table["influence"] >= STRONG_MIN_ITEMS),
-        "team SLO": table["team_slo_met_share"] - table["team_slo_met_share_prev"] >= SLO_RISE - 1e-9,
+        "team SLO": at_least(_rise(table["team_slo_met_share"], table["team_slo_met_share_prev"]), SLO_RISE),
         "team delivery": table.pop("delivery_rose"),
     }
     fired = pd.DataFrame(signals).astype(bool)  # a missing team figure compares False
@@ -455,6 +475,13 @@ def _team_change(frame: pd.DataFrame, rows: pd.DataFrame, cycle: str) -> pd.Data
         },
         index=rows.index,
     )
+
+
+def _rise(now: pd.Series, before: pd.Series) -> pd.Series:
+    """now - before as exact fractions of counts (None where either is missing)."""
+    pairs = zip(now, before, strict=True)
+    rises = [None if pd.isna(a) or pd.isna(b) else exact_share(a) - exact_share(b) for a, b in pairs]
+    return pd.Series(rises, index=now.index, dtype="object")
 
 
 def _grade(levels: pd.Series) -> pd.Series:

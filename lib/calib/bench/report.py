@@ -54,8 +54,8 @@ def timed_report(config: Path, out: Path, *extra: str) -> dict:
 
 def packets_timing(config: str, out: str) -> dict:
     """Analyse an org, then write every manager's packet (the `--per-manager` step), timed apart."""
-    from calib.outputs.report.prepare import prepare_results
     from calib.outputs.report.packets import write_packets
+    from calib.outputs.report.prepare import prepare_results
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as results:

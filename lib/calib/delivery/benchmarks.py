@@ -8,9 +8,10 @@ dora-2021 (State of DevOps 2021, p. 9), our boundary rules:
 - deployment frequency: elite when the median week has >= 5 deployment days ("on demand");
   high when the median month has >= 1 deployment day (between daily and monthly); medium
   when there is at least one deployment day per 6 months on average; else low.
-- lead time for changes: elite < 1 h; high <= 1 week; medium <= 6 months; else low
-  (the report's gaps, 1 h-1 day and 1 week-1 month, go to the better cluster's lower side).
-- time to restore: elite < 1 h; high < 1 day; medium <= 1 week; else low.
+- lead time for changes: elite < 1 h; high < 1 week; medium < 6 months (of 730 h); else low
+  (the report's gaps, 1 h-1 day and 1 week-1 month, go to the cluster below the gap; exactly
+  1 h is high and exactly 1 week medium, as DevLake grades them; DevLake's "6 months" is 180 d).
+- time to restore: elite < 1 h; high < 1 day; medium < 1 week; else low.
 - change failure rate: elite <= 15%; high <= 30%; else low. The report puts high, medium
   and low all at 16-30%, so it cannot separate them; we call that band high and anything
   above it low (the report has no cluster above 30%). No team is graded medium on it.
@@ -86,7 +87,7 @@ GRADERS: dict[str, dict[str, Callable]] = {
     "dora-2021": {
         "deployment_frequency": _deploy_grade_2021,
         "lead_time": _upper(
-            [(1 * HOUR, "elite"), (WEEK, "high"), (6 * MONTH, "medium")], inclusive=True, fallback="low"
+            [(1 * HOUR, "elite"), (WEEK, "high"), (6 * MONTH, "medium")], inclusive=False, fallback="low"
         ),
         "time_to_restore": _upper(
             [(1 * HOUR, "elite"), (DAY, "high"), (WEEK, "medium")], inclusive=False, fallback="low"

@@ -1,18 +1,23 @@
 """DORA delivery metrics per team and period, from raw events or from a team_metrics export.
 
-Definitions (each carries its n; see calib.delivery.benchmarks for the grading):
+Definitions (each carries its n; see calib.delivery.benchmarks for the grading, and the README's
+definitions table for how they compare with Apache DevLake's and Four Keys'):
 - deployments are successful deployments to the production environment; rows sharing a
-  deployment_id collapse to one, finished at the latest time (as Apache DevLake does);
+  deployment_id are one deployment, counted when any of its rows succeeded in production and
+  finished at the latest of those rows (as Apache DevLake does; failed rows of the same id do
+  not undo it);
 - deployment frequency: deployment days per calendar week (weeks start Monday; every week
   overlapping the period counts, empty weeks included, days outside the period do not),
   summarized by the median week; also per month and per half year, for the coarser levels;
 - lead time for changes: per deployment `lead_time_hours` when given, else deployment
-  finish minus change creation for every change in the `changes` input; values <= 0 are
-  dropped (as Four Keys does) and counted in `lead_time_dropped`;
+  finish minus change creation for every change in the `changes` input (a change may name its
+  deployment by deployment_id or by the deployment_commit_id of one of its rows); values <= 0
+  are dropped (as Four Keys does) and counted in `lead_time_dropped`;
 - change failure rate: production deployments linked by an incident's
   caused_by_deployment_id / all production deployments (DevLake's definition);
 - time to restore: resolved_at - started_at of incidents that started in the period and
-  are resolved (open ones are counted in `open_incidents`).
+  are resolved (open ones are counted in `open_incidents`); it needs incidents and services
+  only, so it is computed without a deployments input (whose metrics are then unknown).
 Medians are the ordinary median (the mean of the two middle values for even n, Four Keys'
 PERCENTILE_CONT); DevLake uses the lower median. Team metrics describe a team, never a person.
 """
@@ -70,6 +75,9 @@ def monthly_periods(start: pd.Timestamp, end: pd.Timestamp) -> list[Period]:
 def production_deployments(deployments: pd.DataFrame, services: pd.DataFrame, environment: str) -> pd.DataFrame:
     """Successful production deployments, one row per deployment_id, with the owning team.
 
+    A deployment's rows that succeeded in production make it: it finished at the latest of them;
+    its other rows (failed, or in another environment) are not looked at.
+
     Returns columns deployment_id, service, team, finished_at (UTC), day (naive date) and,
     when the input has it, lead_time_hours (the largest of a collapsed id's rows).
     """
@@ -83,11 +91,26 @@ def production_deployments(deployments: pd.DataFrame, services: pd.DataFrame, en
     return collapsed
 
 
-def change_lead_times(deploys: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
-    """Lead time per change (or per deployment), in hours: team, day, hours.
+def by_deployment_id(references: pd.Series, deployments: pd.DataFrame) -> pd.Series:
+    """Deployment references as deployment ids: a deployment_commit_id names its row's deployment.
 
-    Non-positive values (clock skew, changes created after the deploy) are kept with
-    hours <= 0 so the caller can count and drop them.
+    A reference that is a deployment_id stays; one that is the deployment_commit_id of a row
+    becomes that row's deployment_id; any other stays as it is (and matches no deployment).
+    """
+    if "deployment_commit_id" not in deployments.columns:
+        return references
+    rows = deployments.dropna(subset=["deployment_commit_id", "deployment_id"])
+    deployment_of = rows.drop_duplicates("deployment_commit_id").set_index("deployment_commit_id")["deployment_id"]
+    is_deployment = is_in(references, deployments["deployment_id"])
+    return references.where(is_deployment, references.map(deployment_of).fillna(references))
+
+
+def change_lead_times(deploys: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
+    """Lead time per change (or per deployment), in hours: team, day, hours (and change_id).
+
+    `changes` name their deployment by deployment_id (see `by_deployment_id`). Non-positive
+    values (clock skew, changes created after the deploy) are kept with hours <= 0 so the
+    caller can count and drop them.
     """
     if changes is None:
         if "lead_time_hours" not in deploys.columns:
@@ -99,11 +122,12 @@ def change_lead_times(deploys: pd.DataFrame, changes: pd.DataFrame | None) -> pd
                 }
             )
         return deploys.loc[deploys["lead_time_hours"].notna(), ["team", "day"]].assign(hours=deploys["lead_time_hours"])
-    joined = changes[["deployment_id", "created_at"]].merge(
+    ids = ["change_id"] if "change_id" in changes.columns else []
+    joined = changes[[*ids, "deployment_id", "created_at"]].merge(
         deploys[["deployment_id", "team", "day", "finished_at"]], on="deployment_id", how="inner"
     )
     joined["hours"] = (joined["finished_at"] - joined["created_at"]) / HOURS
-    return joined[["team", "day", "hours"]]
+    return joined[["team", "day", "hours", *ids]]
 
 
 def team_incidents(incidents: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +139,7 @@ def team_incidents(incidents: pd.DataFrame, services: pd.DataFrame) -> pd.DataFr
 
 
 def dora_from_events(
-    deployments: pd.DataFrame,
+    deployments: pd.DataFrame | None,
     incidents: pd.DataFrame | None,
     services: pd.DataFrame,
     periods: Sequence[Period],
@@ -125,13 +149,29 @@ def dora_from_events(
 ) -> pd.DataFrame:
     """The four DORA metrics per team and period, with their n, ungraded.
 
+    Without deployments (None) the deployment frequency, lead time and change failure rate are
+    unknown (missing, n = 0) and the time to restore is still computed from the incidents.
+
     Returns one row per (team, period) for every team owning a service, with METRIC_COLUMNS.
     """
+    known = deployments is not None
+    if deployments is None:
+        deployments = pd.DataFrame(
+            {
+                "deployment_id": pd.Series([], dtype="str"),
+                "service": pd.Series([], dtype="str"),
+                "finished_at": pd.Series([], dtype="datetime64[us, UTC]"),
+                "result": pd.Series([], dtype="str"),
+                "environment": pd.Series([], dtype="str"),
+            }
+        )
     deploys = production_deployments(deployments, services, environment)
+    if changes is not None:
+        changes = changes.assign(deployment_id=by_deployment_id(changes["deployment_id"], deployments))
     leads = change_lead_times(deploys, changes)
     owned = team_incidents(incidents, services) if incidents is not None else None
     links = (
-        incidents["caused_by_deployment_id"]
+        by_deployment_id(incidents["caused_by_deployment_id"], deployments)
         if incidents is not None and "caused_by_deployment_id" in incidents.columns
         else pd.Series([], dtype="str")
     )
@@ -140,7 +180,10 @@ def dora_from_events(
     rows = []
     for period in periods:
         rows.append(_period_metrics(deploys, leads, owned, teams, period, link_known=incidents is not None))
-    return pd.concat(rows, ignore_index=True)
+    out = pd.concat(rows, ignore_index=True)
+    if not known:
+        out[["deploy_days_per_week", "deploy_days_per_month", "deploy_days_per_half_year"]] = np.nan
+    return out
 
 
 def _period_metrics(
@@ -288,9 +331,9 @@ def team_dora(data: CycleData, periods: Sequence[Period]) -> pd.DataFrame:
     config = data.config
     if data.has("team_metrics"):
         raw = dora_from_team_metrics(data["team_metrics"], periods)
-    elif data.has("deployments") and data.has("services"):
+    elif (data.has("deployments") or data.has("incidents")) and data.has("services"):
         raw = dora_from_events(
-            data["deployments"],
+            data.tables.get("deployments"),
             data.tables.get("incidents"),
             data["services"],
             periods,

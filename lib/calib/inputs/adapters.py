@@ -15,34 +15,43 @@ the DORA plugin in ``backend/plugins/dora/tasks``, webhook ids in
 ``backend/plugins/webhook/api/deployments.go``; devlake.apache.org/docs/DataModels/
 DevLakeDomainLayerSchema):
 
-- deployments <- ``cicd_deployment_commits``: one row per deployment and repo. Rows sharing a
-  ``cicd_deployment_id`` are one deployment (DevLake's ``incident_deploy_connector`` groups them
-  and takes ``max(finished_date)``): it keeps the row that finished last (and its index), is a
-  FAILURE when any of its rows failed, else SUCCESS. Rows whose result DevLake skips (empty,
-  ``ABORT``, ``MANUAL``: its deployment generators keep only SUCCESS and FAILURE) are dropped;
-  other unknown results go on to be reported. Non-production rows stay, with their environment;
-  an empty environment (DevLake leaves it empty when no environment rule matched, and then never
-  counts the deployment) becomes ``unspecified``. ``service`` is ``cicd_scope_id`` (e.g.
-  ``github:GithubRepos:1:384111310``, or ``webhook:<connection>`` for webhook pushes), or the
-  repo name from ``repo_url`` when the export has no ``cicd_scope_id``; a ``service`` column in
-  the export wins. The table has no lead time, so ``lead_time_hours`` is not given.
-- changes <- ``project_pr_metrics`` joined to ``pull_requests.created_date`` (the join DevLake's
-  own lead-time panels make; ``project_pr_metrics`` alone carries no time at all). One row per
-  deployed PR: ``change_id`` = PR ``id``; ``created_at`` = ``created_date`` minus
-  ``pr_coding_time`` minutes, i.e. the first commit, where DevLake's PR cycle time starts (or
-  ``created_date`` when the coding time is empty); ``deployment_id`` = ``cicd_deployment_id``
-  when the export has it, else ``deployment_commit_id`` (``deployment_id`` in older versions)
-  with its ``:<repo_url>`` suffix removed: DevLake builds pipeline deployment-commit ids as
-  ``<pipeline id>:<repo url>`` and the pipeline id is the deployment id. Webhook ids
-  (``webhook:<connection>:<url hash>:<sha>``) cannot be mapped that way and stay as they are;
-  validation warns about any that match no deployment. PRs not deployed are dropped.
+- deployments <- ``cicd_deployment_commits``: one row per deployment and repo, kept as it is
+  (``deployment_commit_id`` is the row's ``id``). Rows sharing a ``cicd_deployment_id`` are one
+  deployment, as everywhere in calib (`calib.delivery.dora`): it counts when any of its rows succeeded
+  in production, finished at the latest of those rows, as DevLake's dashboard and its
+  ``incident_deploy_connector`` count it (a webhook deployment carries a result per commit).
+  Rows DevLake skips are dropped: those without a finish time (in progress, or failed before
+  finishing) and those whose result is empty, ``ABORT`` or ``MANUAL`` (DevLake's deployment
+  generators keep only SUCCESS and FAILURE); other unknown results go on to be reported.
+  Non-production rows stay, with their environment; an empty environment (DevLake leaves it
+  empty when no environment rule matched, and then never counts the deployment) becomes
+  ``unspecified``. ``service`` is ``cicd_scope_id`` (e.g. ``github:GithubRepos:1:384111310``,
+  or ``webhook:<connection>`` for webhook pushes), or the repo name from ``repo_url`` when the
+  export has no ``cicd_scope_id``; a ``service`` column in the export wins. The table has no
+  lead time, so ``lead_time_hours`` is not given.
+- changes <- ``project_pr_metrics``. One row per deployed PR: ``change_id`` = PR ``id``;
+  ``created_at`` = where DevLake's PR cycle time starts: the earlier of
+  ``first_commit_authored_date`` and ``pr_created_date`` (DevLake drops a negative coding
+  span, so a first commit after the PR's creation starts nothing), the columns the table has
+  carried since mid-2024. Older exports join ``pull_requests.created_date`` instead (the join
+  DevLake's own lead-time panels made): then ``created_at`` = ``created_date`` minus
+  ``pr_coding_time`` minutes (or ``created_date`` when the coding time is empty).
+  ``deployment_id`` = ``cicd_deployment_id`` when the export has it, else
+  ``deployment_commit_id`` (``deployment_id`` in older versions) with its ``:<repo_url>``
+  suffix removed: DevLake builds pipeline deployment-commit ids as ``<pipeline id>:<repo url>``
+  and the pipeline id is the deployment id. Other deployment-commit ids (webhook ids
+  ``webhook:<connection>:<url hash>:<sha>``, or any other) stay as they are and are found
+  through the deployments' ``deployment_commit_id``; validation warns about any that match
+  neither. PRs not deployed are dropped.
 - incidents <- ``incidents`` (or, before DevLake had that table, ``issues``, of which only
-  ``type = INCIDENT`` rows are kept): ``id``, ``created_date``, ``resolution_date``,
-  ``severity``; ``caused_by_deployment_id`` from ``deployment_id`` (or ``cicd_deployment_id``)
-  when ``project_incident_deployment_relationships`` is joined in. Note that DevLake links an
-  incident to the last production deployment finished before it, however old. DevLake
-  incidents have no service: ``service`` is ``original_project`` unless the export has a
-  ``service`` column.
+  ``type = INCIDENT`` rows are kept): ``id``, ``created_date``, ``resolution_date`` (an export
+  without it holds open incidents only), ``severity``; ``caused_by_deployment_id`` from
+  ``deployment_id`` (or ``cicd_deployment_id``) when ``project_incident_deployment_relationships``
+  is joined in. Note that DevLake links an incident to the last production deployment finished
+  before it, however old. ``service`` is the incident's DevLake scope ``scope_id`` (so
+  ``project_mapping`` can serve as the services input), else ``original_project`` (the source
+  tool's project); a ``service`` column in the export wins, and an export naming none (a
+  PagerDuty or Opsgenie ``issues`` export) takes the config's ``service:`` for the input.
 
 Four Keys (github.com/dora-team/fourkeys: BigQuery views ``queries/deployments.sql``,
 ``changes.sql``, ``incidents.sql``; dashboard ``dashboard/fourkeys_dashboard.json``):
@@ -166,8 +175,9 @@ def adapt(frame: pd.DataFrame, fmt: str, name: str, shown: str) -> pd.DataFrame:
     missing = [alts for alts in adapter.required if not any(c in frame.columns for c in alts)]
     if missing:
         vendor = f"a {VENDORS[fmt]} {adapter.table} export"
+        hint = f" (or `service:` for {name} in the config, naming the service of every row)"
         problems = [
-            Problem(shown, 1, alts[0], None, f"a column named {_either(alts)} in {vendor}")
+            Problem(shown, 1, alts[0], None, f"a column named {_either(alts)} in {vendor}{hint * ('service' in alts)}")
             for alts in missing
         ]
         raise InputError(problems)
@@ -192,30 +202,17 @@ def _either(alternatives: tuple[str, ...]) -> str:
 
 def _devlake_deployments(frame: pd.DataFrame) -> pd.DataFrame:
     result = _upper(frame["result"])
-    rows = frame.loc[result.notna() & (result != "") & ~result.isin(SKIPPED_RESULTS)]
-    result = result.loc[rows.index]
-    # a row without a deployment id is its own deployment (the schema then reports the empty id)
-    own = pd.Series("\0row " + rows.index.astype("str"), rows.index)
-    key = rows["cicd_deployment_id"].astype("str").fillna(own)
-    finished = rows["finished_date"]
-    when = _timestamps(finished)
-    order = pd.DataFrame(
-        {"key": key, "unreadable": finished.notna() & when.isna(), "when": when, "row": rows.index},
-        index=rows.index,
-    ).sort_values(["unreadable", "when", "row"], ascending=[False, False, True], na_position="last")
-    # the row kept for a deployment: one whose time is unreadable (parse reports it), else the last
-    chosen = order.drop_duplicates("key").index.sort_values()
-    failed = result.eq("FAILURE").groupby(key).transform("any")
-    succeeded = result.eq("SUCCESS").groupby(key).transform("all")
-    odd = rows["result"].where(~result.isin(["SUCCESS", "FAILURE"])).groupby(key).transform("first")
-    combined = np.where(failed, "FAILURE", np.where(succeeded, "SUCCESS", odd))
-    combined = pd.Series(combined, rows.index, dtype="str")
-    out = pd.DataFrame(index=chosen)
-    out["deployment_id"] = rows.loc[chosen, "cicd_deployment_id"]
-    out["service"] = _devlake_service(rows.loc[chosen])
-    out["finished_at"] = finished.loc[chosen]
-    out["result"] = combined.loc[chosen]
-    out["environment"] = rows.loc[chosen, "environment"].fillna(NO_ENVIRONMENT)
+    finished = frame["finished_date"]
+    kept = result.notna() & (result != "") & ~result.isin(SKIPPED_RESULTS) & finished.notna()
+    rows = frame.loc[kept]
+    out = pd.DataFrame(index=rows.index)
+    out["deployment_id"] = rows["cicd_deployment_id"]
+    out["service"] = _devlake_service(rows)
+    out["finished_at"] = rows["finished_date"]
+    out["result"] = rows["result"]
+    out["environment"] = rows["environment"].fillna(NO_ENVIRONMENT)
+    if "id" in rows:
+        out["deployment_commit_id"] = rows["id"]
     return out
 
 
@@ -241,11 +238,17 @@ def _devlake_changes(frame: pd.DataFrame) -> pd.DataFrame:
         column = "deployment_commit_id" if "deployment_commit_id" in frame else "deployment_id"
         deployment = frame[column].astype("str").str.replace(REPO_URL_SUFFIX, "", regex=True)
     rows = frame.index[deployment.notna()]
-    coding = frame.get("pr_coding_time", pd.Series(np.nan, frame.index))
+    frame = frame.loc[rows]
+    if "pr_created_date" in frame:
+        first = frame.get("first_commit_authored_date", pd.Series(np.nan, frame.index, dtype="object"))
+        created = _earlier(frame["pr_created_date"], first)
+    else:
+        coding = frame.get("pr_coding_time", pd.Series(np.nan, frame.index))
+        created = _minus_minutes(frame["created_date"], coding)
     out = pd.DataFrame(index=rows)
-    out["change_id"] = frame.loc[rows, "id"]
+    out["change_id"] = frame["id"]
     out["deployment_id"] = deployment.loc[rows]
-    out["created_at"] = _minus_minutes(frame.loc[rows, "created_date"], coding.loc[rows])
+    out["created_at"] = created
     return out
 
 
@@ -256,9 +259,9 @@ def _devlake_incidents(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.loc[rows]
     out = pd.DataFrame(index=rows)
     out["incident_id"] = frame["id"]
-    out["service"] = frame["service" if "service" in frame else "original_project"]
+    out["service"] = frame[next(c for c in ("service", "scope_id", "original_project") if c in frame)]
     out["started_at"] = frame["created_date"]
-    out["resolved_at"] = frame["resolution_date"]
+    out["resolved_at"] = frame["resolution_date"] if "resolution_date" in frame else None
     for column in ("cicd_deployment_id", "deployment_id"):
         if column in frame:
             out["caused_by_deployment_id"] = frame[column]
@@ -336,6 +339,17 @@ def _minus_minutes(times: pd.Series, minutes: pd.Series) -> pd.Series:
     return out
 
 
+def _earlier(times: pd.Series, other: pd.Series) -> pd.Series:
+    """The earlier of two times where both can be read; `times` as exported elsewhere."""
+    start, alternative = _timestamps(times), _timestamps(other)
+    earlier = alternative.notna() & start.notna() & (alternative < start)
+    if pd.api.types.is_datetime64_any_dtype(times):
+        return start.where(~earlier, alternative)
+    out = times.astype("str").where(times.notna())
+    out[earlier] = alternative[earlier].map(pd.Timestamp.isoformat)
+    return out
+
+
 def _first(values: pd.Series) -> pd.Series:
     """The first element of each array cell (missing when the array is empty)."""
     firsts = [next(iter(_as_list(v)), None) for v in values]
@@ -376,7 +390,7 @@ ADAPTERS: dict[tuple[str, str], _Adapter] = {
             ("environment",),
             ("finished_date",),
         ),
-        (),
+        ("id",),
         _devlake_deployments,
     ),
     ("devlake", "changes"): _Adapter(
@@ -384,15 +398,15 @@ ADAPTERS: dict[tuple[str, str], _Adapter] = {
         (
             ("id",),
             ("deployment_commit_id", "cicd_deployment_id", "deployment_id"),
-            ("created_date",),
+            ("pr_created_date", "created_date"),
         ),
-        ("pr_coding_time",),
+        ("first_commit_authored_date", "pr_coding_time"),
         _devlake_changes,
     ),
     ("devlake", "incidents"): _Adapter(
         "incidents",
-        (("id",), ("original_project", "service"), ("created_date",), ("resolution_date",)),
-        ("severity", "cicd_deployment_id", "deployment_id", "type"),
+        (("id",), ("service", "scope_id", "original_project"), ("created_date",)),
+        ("resolution_date", "severity", "cicd_deployment_id", "deployment_id", "type"),
         _devlake_incidents,
     ),
     ("fourkeys", "deployments"): _Adapter(

@@ -32,6 +32,7 @@ InputName = Literal[
     "telemetry",
 ]
 REQUIRED_INPUTS: tuple[InputName, ...] = ("people", "reviews")
+SERVICE_INPUTS: tuple[InputName, ...] = ("deployments", "incidents", "slos")  # rows that belong to a service
 DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
 
 
@@ -57,12 +58,14 @@ class InputSpec(_Strict):
     """Where one input lives and how to read it.
 
     `format` picks an adapter for a vendor's export (team_metrics: devlake or fourkeys);
-    `sheet` picks an Excel sheet by name or 0-based position.
+    `sheet` picks an Excel sheet by name or 0-based position; `service` names the service of
+    every row that names none (an export without a service column, e.g. PagerDuty incidents).
     """
 
     path: Path
     format: Literal["canonical", "devlake", "fourkeys"] = "canonical"
     sheet: str | int | None = None
+    service: str | None = None
 
 
 class DoraSettings(_Strict):
@@ -120,6 +123,9 @@ class CycleConfig(_Strict):
             raise ValueError(f"cycles::each cycle id once, got {ids}")
         if self.cycle not in ids:
             raise ValueError(f"cycle::one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
+        for name, spec in self.inputs.items():
+            if spec.service is not None and name not in SERVICE_INPUTS:
+                raise ValueError(f"inputs.{name}.service::service only on {', '.join(SERVICE_INPUTS)}")
         missing = [name for name in REQUIRED_INPUTS if name not in self.inputs]
         if missing:
             raise ValueError(f"inputs::an input named {', '.join(missing)} (required)")

@@ -96,6 +96,7 @@ CONTRACT: dict[InputName, tuple[Col, ...]] = {
         Col("result", "upper"),
         Col("environment", "lower"),
         _opt("lead_time_hours", "number"),
+        _opt("deployment_commit_id", "id"),  # a row's own id (DevLake's deployment commit); changes may name it
     ),
     "changes": (
         Col("change_id", "id"),

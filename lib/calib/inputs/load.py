@@ -4,6 +4,13 @@ CSV (any of , ; tab | as separator, with or without a UTF-8 BOM, Unix or Windows
 endings), Excel .xlsx (the header may sit below a title block) and Parquet are accepted.
 Vendor headers are renamed to canonical ones by the config's `columns:` mapping.
 Files are only ever opened for reading.
+
+A CSV must be UTF-8. One that is not (Excel on Windows saves "CSV (Comma delimited)" in the
+system's code page, e.g. cp1252) fails with one line naming the file, the row of the first
+byte that is not UTF-8, the encoding charset-normalizer finds and how to save the file as
+UTF-8. It is not decoded with that guess: on short files the guess is often wrong in ways that
+still read as text (a cp1252 "José Müller" comes out as cp775 "Josķ M³ller"; a cp1252
+"Élodie Lefèvre" as cp1250), and review data goes on to be shown to people by name.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from charset_normalizer import from_bytes
 
 from calib.errors import InputError, Problem
 
@@ -22,6 +30,17 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 SEPARATORS = [",", ";", "\t", "|"]
 HEADER_SEARCH_ROWS = 30  # an Excel header below this many rows of title block is not looked for
+# What spreadsheets and editors write when they do not write UTF-8: the Windows and Mac code pages,
+# UTF-16/32 (Excel's "Unicode Text") and Latin-1. Left to all its code pages, charset-normalizer
+# names DOS and Baltic ones for short Western European files.
+SAVED_ENCODINGS = [
+    "utf_16", "utf_32", "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257",
+    "cp1258", "cp874", "cp932", "cp936", "cp949", "cp950", "gb18030", "mac_roman", "latin_1", "iso8859_15",
+]  # fmt: skip
+SAVE_AS_UTF8 = (
+    'save it as UTF-8 and load it again (Excel: File > Save As > "CSV UTF-8 (Comma delimited)"; '
+    'LibreOffice: Save As > Text CSV, character set "Unicode (UTF-8)"; an editor: save with encoding UTF-8)'
+)
 
 
 def read_table(
@@ -86,13 +105,14 @@ def _clean_header(name: object) -> str:
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
-    head = path.open("rb").read(65536)
+    with path.open("rb") as handle:
+        head = handle.read(65536)
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not merely a character cut by the sample's end
-            raise InputError([Problem(name, None, None, None, f"UTF-8 text (byte {exc.start} is not UTF-8)")]) from None
-        text = head[: exc.start].decode("utf-8-sig")
+        if exc.start < len(exc.object) - 4:  # not merely a character cut by the sample's end
+            raise not_utf8(path, name) from None
+        text = exc.object[: exc.start].decode("utf-8")
     if not text.strip():
         raise InputError([Problem(name, None, None, None, "a header row and at least one data row")])
     header = text.lstrip().splitlines()[0]
@@ -118,8 +138,35 @@ def _read_csv_slowly(path: Path, name: str, options: dict) -> pd.DataFrame:
         else:
             problem = Problem(name, None, None, None, f"a well-formed CSV file ({exc})")
         raise InputError([problem]) from None
+    except UnicodeDecodeError:
+        raise not_utf8(path, name) from None
+
+
+def not_utf8(path: Path, name: str) -> InputError:
+    """The error for a CSV that is not UTF-8: its row, the encoding it looks like, how to fix it.
+
+    Parameters
+    ----------
+    path
+        The file (read again, whole: this is the error path).
+    name
+        How messages name the file.
+    """
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8-sig")
+        row = None
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(name, None, None, None, f"UTF-8 text (byte {exc.start} is not UTF-8)")]) from None
+        row = exc.object[: exc.start].count(b"\n") + 1
+    match = from_bytes(raw, cp_isolation=SAVED_ENCODINGS).best()
+    if match is None:
+        found = "it is not UTF-8, nor text in another encoding charset-normalizer knows (is it a CSV file?)"
+    else:
+        alike = list(dict.fromkeys([match.encoding, *match.could_be_from_charset]))[:4]
+        found = f"it looks like {alike[0]}"
+        if len(alike) > 1:
+            found = f"it looks like one of {', '.join(alike)} (they read its bytes alike)"
+    return InputError([Problem(name, row, None, None, f"UTF-8 text, but {found}: {SAVE_AS_UTF8}")])
 
 
 def _read_excel(

@@ -1,13 +1,17 @@
 """Load every input of a cycle, check it, and hand on typed frames, or fail with every problem.
 
 Checks within one table are pandera schemas (`calib.inputs.schemas`); checks across tables
-(ids that must name a person, the manager chain, dates inside the cycles) live here.
+(ids that must name a person, the manager chain, dates inside the cycles) live here, and so do
+the warnings on usable but suspicious data (events dated after today or after the last cycle,
+self-reviews, SLO targets that read as tiny percentages, small teams, ...).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +26,14 @@ from calib.inputs.ratings import canonical_labels
 from calib.inputs.schemas import failure_rows, schema_for
 
 SMALL_TEAM = 3  # teams smaller than this get a warning
+LOW_SLO_TARGET = Decimal("0.5")  # a target read below 50% is more likely a typo (1.5 for 98.5) than an SLO
+EVENTS: dict[InputName, tuple[tuple[str, str, bool], ...]] = {  # (column, what, also after the last cycle)
+    "deployments": (("finished_at", "deployment", True),),
+    "changes": (("created_at", "change", True),),
+    "incidents": (("started_at", "incident", True), ("resolved_at", "resolution", False)),
+    "slos": (("window_end", "SLO window", True),),
+    "evidence": (("date", "evidence item", False),),  # outside the cycles it is an error already
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,15 @@ class CycleData:
         return name in self.tables
 
 
-def load_cycle(config: CycleConfig) -> CycleData:
+def load_cycle(config: CycleConfig, *, today: dt.date | None = None) -> CycleData:
     """Read, type and check every input the config names.
+
+    Parameters
+    ----------
+    config
+        The cycle config.
+    today
+        The date events must not be after (a warning); default: the date today.
 
     Raises
     ------
@@ -77,12 +96,16 @@ def load_cycle(config: CycleConfig) -> CycleData:
                 else adapters.expected_columns(spec.format, name),
                 sheet=spec.sheet,
             )
+            if spec.service is not None:
+                frame = _with_service(frame, spec.service)
             if spec.format != "canonical":
                 frame = adapters.adapt(frame, spec.format, name, shown)
         except WorkbenchError as exc:
             problems.extend(getattr(exc, "problems", []))
             continue
         frame, parse_problems = parse(frame, name, shown)
+        if name == "slos" and "target" in frame.columns:  # as written, before percents become ratios
+            problems.extend(_low_slo_targets(frame["target"], shown))
         frame = _canonical_values(frame, name, config)
         problems.extend(parse_problems)
         unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
@@ -95,7 +118,14 @@ def load_cycle(config: CycleConfig) -> CycleData:
     warnings = [p for p in problems if p.severity == "warning"]
     if errors:
         raise InputError(errors + warnings)
-    return CycleData(config, tables, sources, warnings + _warnings(tables, config))
+    today = dt.date.today() if today is None else today
+    return CycleData(config, tables, sources, warnings + _warnings(tables, config) + _suspicious(tables, config, today))
+
+
+def _with_service(frame: pd.DataFrame, service: str) -> pd.DataFrame:
+    """The config's service on every row that names none."""
+    filled = frame["service"].fillna(service) if "service" in frame.columns else service
+    return frame.assign(service=filled)
 
 
 def _shown(config: CycleConfig, name: InputName) -> str:
@@ -114,9 +144,40 @@ def _canonical_values(frame: pd.DataFrame, name: InputName, config: CycleConfig)
 
 
 def _as_ratio(target: pd.Series) -> pd.Series:
-    """Percent targets (99.9) become ratios (0.999); values outside (0, 100] stay for the check."""
+    """Percent targets (99.9) become ratios (0.999); values outside (0, 100] stay for the check.
+
+    The division is done in decimal: 99.9 / 100 in floating point is 0.9990000000000001, and a
+    window with exactly 999 good events of 1000 would miss it.
+    """
     percent = (target > 1) & (target <= 100)
-    return target.where(~percent, target / 100)
+    return target.where(~percent, target[percent].map(lambda v: float(_written(v) / 100)))
+
+
+def _written(value: float) -> Decimal:
+    """A number as the person wrote it (its shortest repr): 99.9, not 99.900000000000005684..."""
+    return Decimal(repr(float(value)))
+
+
+def _low_slo_targets(target: pd.Series, shown: str) -> list[Problem]:
+    """Targets that read as a percentage below 50%: 1.5 is likelier a typo for 98.5 than an SLO of 1.5%."""
+    problems = []
+    for row, value in target[(target > 0) & (target <= 100)].items():
+        written = _written(value)
+        percent = written if written > 1 else written * 100
+        if percent / 100 < LOW_SLO_TARGET:
+            meant = 100 - percent
+            expected = (
+                f"an SLO target of 50% or more ({_plain(written)} is read as {_plain(percent)}%: "
+                f"did you mean {_plain(meant / 100)} or {_plain(meant)}?)"
+            )
+            problems.append(Problem(shown, int(row), "target", _plain(written), expected, "warning"))
+    return problems
+
+
+def _plain(number: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: 98.5, 0.985, 30."""
+    text = format(number.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _source(name: InputName, path: Path, rows: int, fmt: str) -> Source:
@@ -175,15 +236,21 @@ def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleCo
     if "evidence" in tables and "date" in tables["evidence"].columns:
         problems += _outside_cycles(tables["evidence"], config)
     if "deployments" in tables:
-        deployment_ids = pd.Index(tables["deployments"]["deployment_id"])
+        deployments = tables["deployments"]
+        known, what = deployments["deployment_id"], "a deployment_id"
+        if "deployment_commit_id" in deployments:  # a change may name one row of a deployment
+            known, what = (
+                pd.concat([known, deployments["deployment_commit_id"]]),
+                "a deployment_id or deployment_commit_id",
+            )
         for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
             if name in tables and column in tables[name]:
                 problems += _unknown(
                     tables[name],
                     column,
-                    deployment_ids,
+                    pd.Index(known),
                     _shown(config, name),
-                    f"a deployment_id in {_shown(config, 'deployments')}",
+                    f"{what} in {_shown(config, 'deployments')}",
                     severity="warning",
                 )
     return problems
@@ -243,6 +310,51 @@ def _outside_cycles(evidence: pd.DataFrame, config: CycleConfig) -> list[Problem
     return [
         Problem(_shown(config, "evidence"), int(row), "date", str(d.date()), expected) for row, d in dates[bad].items()
     ]
+
+
+def _suspicious(tables: dict[InputName, pd.DataFrame], config: CycleConfig, today: dt.date) -> list[Problem]:
+    """Warnings on usable values that are probably wrong: future events, self-reviews."""
+    warnings = []
+    last_end = max(c.end for c in config.cycles)
+    for name, columns in EVENTS.items():
+        if name not in tables:
+            continue
+        for column, what, cycle_bound in columns:
+            if column in tables[name].columns:
+                warnings += _late_events(
+                    tables[name][column], _shown(config, name), column, what, today, last_end if cycle_bound else None
+                )
+    if "reviews" in tables and {"employee_id", "reviewer_id"} <= set(tables["reviews"].columns):
+        reviews = tables["reviews"]
+        own = reviews["reviewer_id"].notna() & (reviews["reviewer_id"] == reviews["employee_id"])
+        for row, who in reviews.loc[own, "employee_id"].items():
+            expected = f"a reviewer other than the person reviewed ({who} reviews themself: no second view)"
+            warnings.append(Problem(_shown(config, "reviews"), int(row), "reviewer_id", str(who), expected, "warning"))
+    return warnings
+
+
+def _late_events(
+    when: pd.Series, shown: str, column: str, what: str, today: dt.date, last_end: dt.date | None
+) -> list[Problem]:
+    """One warning per value dated after today, or (when `last_end` is given) after the last cycle."""
+    aware = isinstance(when.dtype, pd.DatetimeTZDtype)
+
+    def day_after(day: dt.date) -> pd.Timestamp:
+        return pd.Timestamp(day + dt.timedelta(days=1), tz="UTC" if aware else None)
+
+    future = when.notna() & (when >= day_after(today))
+    late = when.notna() & ~future & (when >= day_after(last_end)) if last_end else future & False
+    problems = []
+    for row, value in when[future | late].items():
+        shown_value = value.isoformat() if aware else str(value.date())
+        if future[row]:
+            expected = f"a date no later than today ({today}): a {what} in the future is a typo or a wrong clock"
+        else:
+            expected = (
+                f"a date inside the configured cycles (the last ends {last_end}): this {what} counts for no cycle"
+            )
+        problems.append(Problem(shown, int(row), column, shown_value, expected, "warning"))
+    return problems
 
 
 def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> list[Problem]:
