@@ -14,10 +14,10 @@ from calib.analyses.evidence import (
     evidence_health,
     exact_share,
     holm,
-    invisible_work,
     is_late,
     recency_by_manager,
 )
+from calib.analyses.invisible import invisible_work
 
 LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 LEVELS = ["L1", "L2", "L3", "L4", "L5", "L6", "L7"]

@@ -20,8 +20,9 @@ from calib.analyses.bias import bias_audit
 from calib.analyses.context import cycle_over_cycle, team_context
 from calib.analyses.curves import central_tendency, curve_findings, manager_curve_fit, org_dispersion
 from calib.analyses.distributions import distributions
-from calib.analyses.evidence import evidence_health, invisible_work
+from calib.analyses.evidence import evidence_health
 from calib.analyses.findings import Finding, FindingKind
+from calib.analyses.invisible import invisible_work
 from calib.analyses.raters import expected_ratings, manager_effects
 from calib.analyses.reliability import (
     peer_reliability,
