@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# isort: off
-# calib.apps.dashboard.views first: it keeps jsonschema's slow IRI parser out before altair loads
+import altair as alt
+
 from calib.apps.dashboard.views import (
     ALL,
     PROJECTOR_CSS,
@@ -32,10 +32,6 @@ from calib.apps.dashboard.views import (
     person,
     person_options,
 )
-
-import altair as alt
-
-# isort: on
 from calib.errors import WorkbenchError
 
 
