@@ -17,7 +17,8 @@ from calib.sessions.state import PersonState, person_state
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the store read under its lock: the session's scope and status, one person's events so far."""
+    """What the store read under its lock: the session's scope and status, and the person's latest
+    rating and potential events (in seq order; earlier ones do not change what a change is based on)."""
 
     scope: str
     status: str

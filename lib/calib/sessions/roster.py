@@ -7,7 +7,7 @@ checked against the configured rating scale and the sessions' potential scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -48,9 +48,17 @@ class Roster:
     config: CycleConfig
     reviews: pd.DataFrame  # this cycle's reviews, indexed by employee_id (rating canonical)
     people: pd.DataFrame  # indexed by employee_id: name, manager_id, team (+ org when teams is given)
+    _memo: dict[tuple[str, str], object] = field(default_factory=dict, repr=False, compare=False)  # the inputs
+    # never change under a roster, and a session checks the same people and labels again and again
 
     def members(self, scope: Scope) -> list[str]:
         """The employee_ids of the people reviewed in this cycle within `scope`, sorted."""
+        key = ("members", str(scope))
+        if key not in self._memo:
+            self._memo[key] = self._members(scope)
+        return list(self._memo[key])  # type: ignore[call-overload]
+
+    def _members(self, scope: Scope) -> list[str]:
         reviewed = self.reviews.index
         if scope.kind == "cycle":
             chosen = reviewed
@@ -81,15 +89,20 @@ class Roster:
 
     def check_person(self, employee_id: str, scope: Scope) -> None:
         """Refuse an unknown person, one without a review in this cycle, or one outside `scope`."""
+        if ("ok", f"{employee_id}\x00{scope}") in self._memo:
+            return
         if employee_id not in self.people.index:
             raise SessionError(f"employee {employee_id!r}: no such employee_id in the people input")
         if employee_id not in self.reviews.index:
             raise SessionError(f"employee {employee_id}: has no review in {self.config.cycle}: nothing to calibrate")
-        if scope.kind != "cycle" and employee_id not in set(self.members(scope)):
+        if scope.kind != "cycle" and employee_id not in self.members(scope):
             raise SessionError(f"employee {employee_id}: outside this session's scope ({scope})")
+        self._memo["ok", f"{employee_id}\x00{scope}"] = True
 
     def submitted(self, employee_id: str) -> Submitted:
         """The rating and potential as submitted in the reviews input."""
+        if ("submitted", employee_id) in self._memo:
+            return self._memo["submitted", employee_id]  # type: ignore[return-value]
         row = self.reviews.loc[employee_id]
         potential = _text(row.get("potential"))
         if potential is not None:
@@ -97,15 +110,19 @@ class Roster:
                 potential = self.potential_label(potential)
             except SessionError:  # kept as submitted: the input is not the session's to correct
                 pass
-        return Submitted(rating=_text(row["rating"]), potential=potential)
+        self._memo["submitted", employee_id] = Submitted(rating=_text(row["rating"]), potential=potential)
+        return self._memo["submitted", employee_id]  # type: ignore[return-value]
 
     def rating_label(self, text: str) -> str:
         """The scale's label for `text` (any case, or the number on a numeric scale)."""
+        if ("label", text) in self._memo:
+            return self._memo["label", text]  # type: ignore[return-value]
         label = canonical_labels(pd.Series([text], dtype="object"), self.config).iloc[0]
         if label not in self.config.rating_labels:
             raise SessionError(
                 f"rating {text!r}: not on the scale ({', '.join(self.config.rating_labels)})"
             )
+        self._memo["label", text] = label
         return label
 
     def potential_label(self, text: object) -> str:

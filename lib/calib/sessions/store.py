@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from calib.config import CycleConfig
 from calib.sessions.changes import Snapshot
 from calib.sessions.errors import SessionError, StoreError
-from calib.sessions.events import GENESIS, Draft, Event, seal, utc_now
+from calib.sessions.events import GENESIS, VERSIONED, Draft, Event, seal, utc_now
 from calib.sessions.triggers import install_triggers
 
 DEFAULT_STORE = Path("reports/sessions.sqlite")  # relative to the working directory, like `calib analyze --out`
@@ -67,7 +67,7 @@ events_table = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("session_id", "seq", name="uq_session_events_seq"),
-    sa.Index("ix_session_events_person", "session_id", "employee_id"),
+    sa.Index("ix_session_events_person", "session_id", "employee_id", "kind", "seq"),
 )
 EVENT_FIELDS = [c.name for c in events_table.columns if c.name not in ("id", "session_id")]
 
@@ -185,7 +185,7 @@ class SessionStore:
     def append(
         self, target: SessionRecord | NewSession, employee_id: str | None, plan: Callable[[Snapshot], list[Draft]]
     ) -> tuple[SessionRecord, list[Event]]:
-        """Lock the session, read its status and one person's events, plan, append, commit.
+        """Lock the session, read its status and one person's latest changes, plan, append, commit.
 
         A NewSession is created (with its `open` event) in the same transaction when it does not
         exist yet, so a refused first change leaves nothing behind. `plan` sees what was read
@@ -200,7 +200,7 @@ class SessionStore:
                     if record.status == "locked":
                         lock = _events(conn, record, kind="lock")
                         locked_by, locked_at = (lock[-1].author, lock[-1].at) if lock else (None, None)
-                    person = _events(conn, record, employee_id=employee_id) if employee_id is not None else []
+                    person = _latest_changes(conn, record, employee_id) if employee_id is not None else []
                     drafts = plan(Snapshot(record.scope, record.status, locked_by, locked_at, person))
                     record, events = self._append(conn, record, drafts)
                     return record, events
@@ -229,10 +229,10 @@ class SessionStore:
         """The session's row, locked until commit (FOR UPDATE; SQLite's BEGIN IMMEDIATE already is)."""
         table = sessions_table
         if isinstance(target, SessionRecord):
-            where = table.c.id == target.id
+            row = conn.execute(LOCK_BY_ID, {"session_id": target.id}).one_or_none()
         else:
             where = (table.c.cycle == target.cycle) & (table.c.name == target.name)
-        row = conn.execute(sa.select(table).where(where).with_for_update()).one_or_none()
+            row = conn.execute(sa.select(table).where(where).with_for_update()).one_or_none()
         if row is None:
             if not isinstance(target, NewSession):
                 raise StoreError(f"session {target.key} is no longer in the store {self.shown}")
@@ -334,6 +334,31 @@ def _events(
         query = query.where(events_table.c.kind == kind)
     rows = conn.execute(query.order_by(events_table.c.seq))
     return [Event(cycle=record.cycle, session=record.name, **row._mapping) for row in rows]
+
+
+LATEST = {  # built once: statement construction costs more than SQLite's own work here
+    kind: sa.select(*(events_table.c[f] for f in EVENT_FIELDS))
+    .where(
+        events_table.c.session_id == sa.bindparam("session_id"),
+        events_table.c.employee_id == sa.bindparam("employee_id"),
+        events_table.c.kind == kind,
+    )
+    .order_by(events_table.c.seq.desc())
+    .limit(1)
+    for kind in VERSIONED
+}
+LOCK_BY_ID = sa.select(sessions_table).where(sessions_table.c.id == sa.bindparam("session_id")).with_for_update()
+
+
+def _latest_changes(conn: Connection, record: SessionRecord, employee_id: str) -> list[Event]:
+    """The person's latest rating and latest potential event, in seq order: all a change is checked
+    against (current values, version, who changed them last), read in constant time per change."""
+    latest = []
+    for kind in VERSIONED:
+        row = conn.execute(LATEST[kind], {"session_id": record.id, "employee_id": employee_id}).one_or_none()
+        if row is not None:
+            latest.append(Event(cycle=record.cycle, session=record.name, **row._mapping))
+    return sorted(latest, key=lambda e: e.seq)
 
 
 def _sqlite_engine(url: URL) -> sa.Engine:

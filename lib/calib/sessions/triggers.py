@@ -59,8 +59,8 @@ def install_triggers(conn: Connection, dialect: str) -> None:
         for ddl in SQLITE:
             conn.exec_driver_sql(ddl)
         return
-    for ddl in POSTGRES_FUNCTIONS:
-        conn.exec_driver_sql(ddl)
+    for ddl in POSTGRES_FUNCTIONS:  # through text(): psycopg would read RAISE's % as a placeholder
+        conn.execute(sa.text(ddl))
     for (table, name), body in POSTGRES_TRIGGERS.items():
         exists = conn.execute(
             sa.text("SELECT 1 FROM pg_trigger WHERE tgname = :name AND tgrelid = CAST(:table AS regclass)"),
