@@ -16,16 +16,20 @@ import uuid
 from pathlib import Path
 
 INSTALL_HINT = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin: "
+    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin or on PATH: "
     "install Debian's postgresql (`apt-get install -y postgresql`; .ci/run does this)"
 )
 
 
 def postgres_bin() -> Path | None:
-    """The newest Debian PostgreSQL bin folder holding initdb and pg_ctl, or None."""
+    """The newest Debian PostgreSQL bin folder holding initdb and pg_ctl, else initdb's folder on PATH, or None."""
     found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
     found = [p for p in found if (p / "pg_ctl").is_file()]
-    return max(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, default=None)
+    newest = max(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, default=None)
+    on_path = shutil.which("initdb")  # e.g. Homebrew's postgresql on macOS
+    if newest is None and on_path and (Path(on_path).parent / "pg_ctl").is_file():
+        return Path(on_path).parent
+    return newest
 
 
 class PostgresServer:

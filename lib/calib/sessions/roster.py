@@ -105,11 +105,7 @@ class Roster:
             return self._memo["submitted", employee_id]  # type: ignore[return-value]
         row = self.reviews.loc[employee_id]
         potential = _text(row.get("potential"))
-        if potential is not None:
-            try:
-                potential = self.potential_label(potential)
-            except SessionError:  # kept as submitted: the input is not the session's to correct
-                pass
+        potential = None if potential is None else self.potential_or_as_is(potential)
         self._memo["submitted", employee_id] = Submitted(rating=_text(row["rating"]), potential=potential)
         return self._memo["submitted", employee_id]  # type: ignore[return-value]
 
@@ -124,6 +120,14 @@ class Roster:
             )
         self._memo["label", text] = label
         return label
+
+    def potential_or_as_is(self, text: str) -> str:
+        """The scale's label for a submitted potential, or the text as submitted when it is not on the scale
+        (the input is not the session's to correct)."""
+        try:
+            return self.potential_label(text)
+        except SessionError:
+            return text
 
     def potential_label(self, text: object) -> str:
         """The potential scale's label for `text` (any case)."""

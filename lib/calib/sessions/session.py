@@ -21,7 +21,7 @@ from calib.sessions.changes import Snapshot, check_author, check_text, plan_chan
 from calib.sessions.errors import SessionError
 from calib.sessions.events import Draft, Event, log_frame
 from calib.sessions.roster import Roster, Scope, load_roster, parse_scope
-from calib.sessions.state import SessionState, derive_state, person_state
+from calib.sessions.state import SessionState, derive_state, state_frame
 from calib.sessions.store import NewSession, SessionRecord, SessionStore, resolve_store
 from calib.sessions.verify import Verification, verify_chain
 from calib.validate import CycleData
@@ -193,44 +193,47 @@ class CalibrationSession:
         `rating` is the current rating (the submitted one unless changed), as an ordered
         categorical on the scale; `version` 0 means as submitted.
         """
-        state = self.state()
-        ids = sorted(set(self.members()) | set(state.people))
-        rows = []
-        for employee_id in ids:
-            person = state.people.get(employee_id) or person_state(employee_id, [])
-            known = employee_id in self.roster.reviews.index
-            submitted = self.roster.submitted(employee_id) if known else None
-            submitted_rating = person.submitted_rating if person.rating_changed else (submitted and submitted.rating)
-            submitted_potential = (
-                person.submitted_potential if person.potential_changed else (submitted and submitted.potential)
-            )
-            who = self.roster.people.loc[employee_id] if employee_id in self.roster.people.index else {}
-            rows.append(
-                {
-                    "employee_id": employee_id,
-                    "name": who.get("name") if len(who) else None,
-                    "manager_id": who.get("manager_id") if len(who) else None,
-                    "team": who.get("team") if len(who) else None,
-                    "submitted_rating": submitted_rating,
-                    "rating": person.rating if person.rating_changed else submitted_rating,
-                    "rating_changed": person.rating_changed,
-                    "submitted_potential": submitted_potential,
-                    "potential": person.potential if person.potential_changed else submitted_potential,
-                    "potential_changed": person.potential_changed,
-                    "version": person.version,
-                    "flagged": person.flagged,
-                    "discussed": person.discussed,
-                    "notes": "\n".join(person.notes),
-                    "last_changed_by": person.last_changed_by,
-                    "last_changed_at": person.last_changed_at,
-                }
-            )
-        frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-        dtype = rating_type(self.config)
-        return frame.astype(
-            {"submitted_rating": dtype, "rating": dtype, "version": "int64", "rating_changed": "bool",
-             "potential_changed": "bool", "flagged": "bool", "discussed": "bool"}
+        changed = state_frame(self.state()).set_index("employee_id")
+        ids = pd.Index(sorted(set(self.members()) | set(changed.index)), name="employee_id")
+        people = self.roster.people.reindex(ids)
+        reviews = self.roster.reviews.reindex(ids)
+        submitted_potential = (
+            reviews["potential"].map(self.roster.potential_or_as_is, na_action="ignore")
+            if "potential" in reviews.columns
+            else pd.Series(None, index=ids, dtype="object")
         )
+        changed = changed.reindex(ids)
+        rating_changed = changed["rating_changed"].fillna(False).astype(bool)
+        potential_changed = changed["potential_changed"].fillna(False).astype(bool)
+        submitted_rating = changed["submitted_rating"].where(rating_changed, reviews["rating"])
+        submitted_potential = changed["submitted_potential"].where(potential_changed, submitted_potential)
+        frame = pd.DataFrame(
+            {
+                "employee_id": ids,
+                "name": people.get("name"),
+                "manager_id": people.get("manager_id"),
+                "team": people.get("team"),
+                "submitted_rating": submitted_rating,
+                "rating": changed["rating"].where(rating_changed, submitted_rating),
+                "rating_changed": rating_changed,
+                "submitted_potential": submitted_potential,
+                "potential": changed["potential"].where(potential_changed, submitted_potential),
+                "potential_changed": potential_changed,
+                "version": changed["version"].fillna(0),
+                "flagged": changed["flagged"].fillna(False),
+                "discussed": changed["discussed"].fillna(False),
+                "notes": changed["notes"].fillna(""),
+                "last_changed_by": changed["last_changed_by"],
+                "last_changed_at": changed["last_changed_at"],
+            },
+            index=ids,
+        )
+        dtype = rating_type(self.config)
+        flags = dict.fromkeys(("rating_changed", "potential_changed", "flagged", "discussed"), "bool")
+        texts = ("submitted_potential", "potential", "notes", "last_changed_by", "last_changed_at")
+        text = dict.fromkeys(texts, "object")
+        frame = frame.astype({"submitted_rating": dtype, "rating": dtype, "version": "int64", **flags, **text})
+        return frame.reset_index(drop=True)[TABLE_COLUMNS]
 
     def log(self) -> pd.DataFrame:
         """The log as a table, one row per event (calib.sessions.events.LOG_COLUMNS)."""

@@ -19,8 +19,10 @@ STATE_COLUMNS = [
     "employee_id",
     "submitted_rating",
     "rating",
+    "rating_changed",
     "submitted_potential",
     "potential",
+    "potential_changed",
     "version",
     "flagged",
     "discussed",
@@ -120,4 +122,5 @@ def state_frame(state: SessionState) -> pd.DataFrame:
         for p in state.people.values()
     ]
     frame = pd.DataFrame(rows, columns=STATE_COLUMNS)
-    return frame.astype({"version": "int64", "flagged": "bool", "discussed": "bool"})
+    flags = {c: "bool" for c in ("rating_changed", "potential_changed", "flagged", "discussed")}
+    return frame.astype({"version": "int64", **flags})

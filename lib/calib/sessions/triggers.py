@@ -27,10 +27,12 @@ SQLITE = [
     BEGIN SELECT RAISE(ABORT, '{REFUSED}: a session''s identity is fixed and its head only moves forward'); END""",
 ]
 
-POSTGRES_FUNCTIONS = [
-    f"""CREATE OR REPLACE FUNCTION calib_session_events_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+POSTGRES_FUNCTIONS = {
+    "calib_session_events_refuse": f"""CREATE OR REPLACE FUNCTION calib_session_events_refuse()
+    RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION '{REFUSED}: % refused', TG_OP; END $$""",
-    f"""CREATE OR REPLACE FUNCTION calib_sessions_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    "calib_sessions_forward_only": f"""CREATE OR REPLACE FUNCTION calib_sessions_forward_only()
+    RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{REFUSED}: DELETE of a session refused'; END IF;
       IF NEW.id <> OLD.id OR NEW.cycle <> OLD.cycle OR NEW.name <> OLD.name OR NEW.scope <> OLD.scope
@@ -39,7 +41,7 @@ POSTGRES_FUNCTIONS = [
       END IF;
       RETURN NEW;
     END $$""",
-]
+}
 POSTGRES_TRIGGERS = {
     ("session_events", "session_events_no_update_delete"): (
         "BEFORE UPDATE OR DELETE ON session_events FOR EACH ROW EXECUTE FUNCTION calib_session_events_refuse()"
@@ -54,13 +56,18 @@ POSTGRES_TRIGGERS = {
 
 
 def install_triggers(conn: Connection, dialect: str) -> None:
-    """Create the append-only triggers that are missing (inside the caller's transaction)."""
+    """Create the append-only triggers that are missing (inside the caller's transaction).
+
+    Only what is missing is created, so a database user without the owner's rights (who cannot
+    replace a function) can use a store its owner set up.
+    """
     if dialect == "sqlite":
         for ddl in SQLITE:
             conn.exec_driver_sql(ddl)
         return
-    for ddl in POSTGRES_FUNCTIONS:  # through text(): psycopg would read RAISE's % as a placeholder
-        conn.execute(sa.text(ddl))
+    for name, ddl in POSTGRES_FUNCTIONS.items():
+        if conn.execute(sa.text("SELECT 1 FROM pg_proc WHERE proname = :name"), {"name": name}).first() is None:
+            conn.execute(sa.text(ddl))  # text(), not exec_driver_sql: psycopg would read RAISE's % as a placeholder
     for (table, name), body in POSTGRES_TRIGGERS.items():
         exists = conn.execute(
             sa.text("SELECT 1 FROM pg_trigger WHERE tgname = :name AND tgrelid = CAST(:table AS regclass)"),
