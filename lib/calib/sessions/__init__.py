@@ -10,9 +10,12 @@ This package owns:
 - `state`: the current state derived from a list of events (pure);
 - `changes`: which events a requested change becomes, or why it is refused (pure);
 - `verify`: recomputing the chain and naming the first broken event (pure);
-- `store`: the SQLAlchemy Core tables, engines for SQLite files and PostgreSQL URLs, append-only
-  triggers, and the locked read-check-append transaction;
+- `engine`: where the store is, and engines for a SQLite file (WAL, BEGIN IMMEDIATE) or a
+  PostgreSQL URL;
+- `store`: the SQLAlchemy Core tables and the locked read-check-append transaction;
+- `triggers`: the append-only triggers, in each dialect's SQL;
 - `roster`: who can be calibrated in a session (reviews of the cycle, the scope's people);
+- `table`: the session as one row per person in scope (pure);
 - `session`: `CalibrationSession`, the front door for the CLI, the dashboard and the report;
 - `export`: the reviews input written back with the calibrated ratings, plus the log;
 - `cli`: the `calib session ...` subcommands.

@@ -16,34 +16,17 @@ from pathlib import Path
 import pandas as pd
 
 from calib.config import CycleConfig
-from calib.ratings import rating_type
 from calib.sessions.changes import Snapshot, check_author, check_text, plan_change, plan_lock, plan_mark
+from calib.sessions.engine import resolve_store
 from calib.sessions.errors import SessionError
 from calib.sessions.events import Draft, Event, log_frame
 from calib.sessions.roster import Roster, Scope, load_roster, parse_scope
-from calib.sessions.state import SessionState, derive_state, state_frame
-from calib.sessions.store import NewSession, SessionRecord, SessionStore, resolve_store
+from calib.sessions.state import SessionState, derive_state
+from calib.sessions.store import NewSession, SessionRecord, SessionStore
+from calib.sessions.table import people_table
 from calib.sessions.verify import Verification, verify_chain
 from calib.validate import CycleData
 
-TABLE_COLUMNS = [
-    "employee_id",
-    "name",
-    "manager_id",
-    "team",
-    "submitted_rating",
-    "rating",
-    "rating_changed",
-    "submitted_potential",
-    "potential",
-    "potential_changed",
-    "version",
-    "flagged",
-    "discussed",
-    "notes",
-    "last_changed_by",
-    "last_changed_at",
-]
 MAX_NAME = 200
 
 
@@ -188,52 +171,12 @@ class CalibrationSession:
         return self.roster.members(self.scope)
 
     def table(self) -> pd.DataFrame:
-        """One row per person in scope (and anyone else with events): TABLE_COLUMNS.
+        """One row per person in scope (and anyone else with events): calib.sessions.table.TABLE_COLUMNS.
 
         `rating` is the current rating (the submitted one unless changed), as an ordered
         categorical on the scale; `version` 0 means as submitted.
         """
-        changed = state_frame(self.state()).set_index("employee_id")
-        ids = pd.Index(sorted(set(self.members()) | set(changed.index)), name="employee_id")
-        people = self.roster.people.reindex(ids)
-        reviews = self.roster.reviews.reindex(ids)
-        submitted_potential = (
-            reviews["potential"].map(self.roster.potential_or_as_is, na_action="ignore")
-            if "potential" in reviews.columns
-            else pd.Series(None, index=ids, dtype="object")
-        )
-        changed = changed.reindex(ids)
-        rating_changed = changed["rating_changed"].fillna(False).astype(bool)
-        potential_changed = changed["potential_changed"].fillna(False).astype(bool)
-        submitted_rating = changed["submitted_rating"].where(rating_changed, reviews["rating"])
-        submitted_potential = changed["submitted_potential"].where(potential_changed, submitted_potential)
-        frame = pd.DataFrame(
-            {
-                "employee_id": ids,
-                "name": people.get("name"),
-                "manager_id": people.get("manager_id"),
-                "team": people.get("team"),
-                "submitted_rating": submitted_rating,
-                "rating": changed["rating"].where(rating_changed, submitted_rating),
-                "rating_changed": rating_changed,
-                "submitted_potential": submitted_potential,
-                "potential": changed["potential"].where(potential_changed, submitted_potential),
-                "potential_changed": potential_changed,
-                "version": changed["version"].fillna(0),
-                "flagged": changed["flagged"].fillna(False),
-                "discussed": changed["discussed"].fillna(False),
-                "notes": changed["notes"].fillna(""),
-                "last_changed_by": changed["last_changed_by"],
-                "last_changed_at": changed["last_changed_at"],
-            },
-            index=ids,
-        )
-        dtype = rating_type(self.config)
-        flags = dict.fromkeys(("rating_changed", "potential_changed", "flagged", "discussed"), "bool")
-        texts = ("submitted_potential", "potential", "notes", "last_changed_by", "last_changed_at")
-        text = dict.fromkeys(texts, "object")
-        frame = frame.astype({"submitted_rating": dtype, "rating": dtype, "version": "int64", **flags, **text})
-        return frame.reset_index(drop=True)[TABLE_COLUMNS]
+        return people_table(self.roster, self.scope, self.events())
 
     def log(self) -> pd.DataFrame:
         """The log as a table, one row per event (calib.sessions.events.LOG_COLUMNS)."""

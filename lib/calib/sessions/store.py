@@ -7,12 +7,10 @@ TRUNCATE on PostgreSQL), refuse deleting a session or changing its identity, and
 its head backwards. A unique (session_id, seq) is a second guard against two writers appending
 the same place.
 
-A SQLite file (the default, for one host) is opened in WAL mode with synchronous=FULL and a busy
-timeout; every write transaction starts with `BEGIN IMMEDIATE` (SQLAlchemy's recipe for taking
-over pysqlite's BEGIN), so concurrent writers queue instead of reading a version another writer
-is about to replace. A `postgresql://` URL (for several hosts) locks the session's row with
-`SELECT ... FOR UPDATE` before reading and appending. A change is acknowledged (returned) only
-after its transaction has committed.
+Every append locks first and reads second: a SQLite file (the default, for one host) through
+`BEGIN IMMEDIATE` (calib.sessions.engine), a PostgreSQL server (for several hosts) through
+`SELECT ... FOR UPDATE` on the session's row. A change is acknowledged (returned) only after its
+transaction has committed.
 """
 
 from __future__ import annotations
@@ -23,17 +21,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection
 
-from calib.config import CycleConfig
 from calib.sessions.changes import Snapshot
+from calib.sessions.engine import BUSY_TIMEOUT_S, postgres_engine, sqlite_engine, store_url
 from calib.sessions.errors import SessionError, StoreError
 from calib.sessions.events import GENESIS, VERSIONED, Draft, Event, seal, utc_now
 from calib.sessions.triggers import install_triggers
 
-DEFAULT_STORE = Path("reports/sessions.sqlite")  # relative to the working directory, like `calib analyze --out`
-BUSY_TIMEOUT_S = 60  # a SQLite writer waits this long for another writer's transaction
 SCHEMA_LOCK = 5_202_611  # PostgreSQL advisory lock key: one process creates the tables at a time
 
 metadata = sa.MetaData()
@@ -106,42 +101,6 @@ class NewSession:
         return f"{self.cycle}/{self.name}"
 
 
-def resolve_store(config: CycleConfig | None, store: str | Path | None = None) -> str:
-    """The store to use: `store` if given, else the config's `sessions.store`, else DEFAULT_STORE.
-
-    A path in the config is relative to the config's folder; a path given here or the default is
-    relative to the working directory. URLs are returned unchanged.
-    """
-    if store is not None and str(store).strip():
-        return str(store)
-    configured = config.sessions.store if config is not None else None
-    if configured:
-        if "://" in configured:
-            return configured
-        return str((config.base_dir / Path(configured).expanduser()).resolve())
-    return str(DEFAULT_STORE.resolve())
-
-
-def store_url(target: str | Path) -> URL:
-    """A SQLAlchemy URL for a SQLite file path, a `sqlite:///` URL or a `postgresql://` URL."""
-    text = str(target).strip()
-    if "://" not in text:
-        return URL.create("sqlite", database=str(Path(text).expanduser().resolve()))
-    try:
-        url = make_url(text)
-    except sa.exc.ArgumentError:
-        raise StoreError(f"session store {text.split('://')[0]}://...: not a database URL") from None
-    backend = url.get_backend_name()
-    if backend in ("postgresql", "postgres"):
-        return url.set(drivername="postgresql+psycopg")
-    if backend == "sqlite" and url.database not in (None, "", ":memory:"):
-        return url.set(drivername="sqlite")
-    raise StoreError(
-        f"session store {url.render_as_string(hide_password=True)}: expected a SQLite file path "
-        "or a postgresql:// URL"
-    )
-
-
 class SessionStore:
     """A connection to one session store. Safe for many processes at once; open one per process."""
 
@@ -150,7 +109,7 @@ class SessionStore:
         self.dialect = self.url.get_backend_name()
         self.shown = self.url.database if self.dialect == "sqlite" else self.url.render_as_string(hide_password=True)
         with self._errors("cannot be opened"):
-            self.engine = _sqlite_engine(self.url) if self.dialect == "sqlite" else _postgres_engine(self.url)
+            self.engine = sqlite_engine(self.url) if self.dialect == "sqlite" else postgres_engine(self.url)
             self._ensure_schema()
 
     def close(self) -> None:
@@ -359,30 +318,3 @@ def _latest_changes(conn: Connection, record: SessionRecord, employee_id: str) -
         if row is not None:
             latest.append(Event(cycle=record.cycle, session=record.name, **row._mapping))
     return sorted(latest, key=lambda e: e.seq)
-
-
-def _sqlite_engine(url: URL) -> sa.Engine:
-    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
-
-    @sa_event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record) -> None:  # DB-API objects: untyped
-        dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN of its own: we do, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")  # a commit survives power loss, not only a crash
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @sa_event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        # Writers take the write lock before their first read, so no one reads a version that a
-        # concurrent writer is about to replace; readers get a consistent WAL snapshot instead.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("calib_read_only") else "BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _postgres_engine(url: URL) -> sa.Engine:
-    return sa.create_engine(url, pool_pre_ping=True)
