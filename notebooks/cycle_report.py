@@ -26,6 +26,8 @@ cycle: str = ""  # the cycle to report when analyzing now; empty: the config's c
 org: str = ""  # only this org or sub-org (teams.org) when analyzing now; empty: the whole org
 blind: bool = False  # pseudonyms instead of names and ids; protected attributes hidden
 max_rows: int = 50  # most managers or teams in one chart (flagged first); the tables keep all
+session: str = ""  # a calibration session whose ratings are after calibration, when analyzing now; empty: none
+store: str = ""  # that session's SQLite file or postgresql:// URL; empty: the config's sessions.store or default
 
 # %%
 import tempfile
@@ -38,8 +40,9 @@ from calib.outputs.report.prepare import prepare_results, report_context
 alt.renderers.enable("svg")  # static SVG: renders offline, no script from a CDN
 if not results:
     results = tempfile.mkdtemp(prefix="calib-report-")
-    prepare_results(config, results, cycle=cycle, org=org, blind=blind)
+    prepare_results(config, results, cycle=cycle, org=org, blind=blind, session=session or None, store=store or None)
 ctx = report_context(results, config, blind=blind, org=org, max_rows=max_rows)
+sections.show(sections.session_header(ctx))  # which session "after calibration" means (nothing without one)
 
 # %% [markdown]
 # ## Headline findings
@@ -54,6 +57,9 @@ sections.show(sections.headline(ctx))
 
 # %%
 sections.show(sections.rating_distributions(ctx))
+
+# %%
+sections.show(sections.calibration_changes(ctx))  # its own heading, only when a session was named
 
 # %% [markdown]
 # ## Manager effects

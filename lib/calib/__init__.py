@@ -4,7 +4,7 @@ The front door for notebooks: the few calls an analyst types in JupyterLab.
 
 >>> import calib
 >>> config = calib.open_cycle("data_samples/cycle.yml")   # the cycle's YAML, checked
->>> data = calib.validate(config)                          # every input read and checked (InputError lists all problems)
+>>> data = calib.validate(config)                          # every input read and checked (InputError lists all)
 >>> normalized = calib.normalize(data)                     # one row per person per cycle, team DORA and SLOs
 >>> analysis = calib.analyze(normalized)                   # findings and tables
 >>> calib.charts.caterpillar_chart(analysis.tables["manager_effects"])   # an altair chart

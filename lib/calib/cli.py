@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--per-manager", action="store_true", help="also one packet per manager, holding only their team"
     )
+    report.add_argument(
+        "--session", default=None, help="a calibration session: its ratings are the after-calibration ratings"
+    )
+    report.add_argument(
+        "--store", default=None, help="the session's SQLite file or postgresql:// URL (default: sessions.store in "
+        "the config, else reports/sessions.sqlite)"
+    )
     report.set_defaults(run=_report)
 
     serve = commands.add_parser("serve", help="serve the calibration dashboard with Voila")
@@ -134,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--host", default="127.0.0.1", help="bind address (a token is required off loopback)")
     serve.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    serve.add_argument("--session", default=None, help="record the meeting in this calibration session (editable)")
+    serve.add_argument("--facilitator", default=None, help="who records the changes (required with --session)")
+    serve.add_argument("--store", default=None, help="SQLite file or postgresql:// URL (default: the config's)")
     serve.set_defaults(run=_serve)
 
     alignment = commands.add_parser("alignment", help="performance alignment documents (Markdown + HTML)")

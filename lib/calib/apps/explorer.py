@@ -94,7 +94,7 @@ def team_table(normalized: Normalized, manager_id: str, cycle: str | None = None
 
 
 def cycle_items(normalized: Normalized, employee_id: str, cycle: str | None = None) -> pd.DataFrame:
-    """One person's evidence dated in the cycle up to its as-of date (calib.outputs.alignment.model.as_of_date), by date."""
+    """One person's evidence dated in the cycle up to its as-of date (alignment.model.as_of_date), by date."""
     data = normalized.data
     window = resolve_cycle(data.config, cycle)
     columns = ["date", "category", "criterion", "kind", "title", "url"]

@@ -40,7 +40,8 @@ CULL_IDLE_TIMEOUT = 300  # seconds an idle kernel with no open tab lives on
 CULL_INTERVAL = 60
 SNAPSHOT = "snapshot"
 SNAPSHOT_FORMAT = 2  # raise when write_snapshot writes something new: older caches are then rebuilt
-ANALYSIS_ROOTS = ("analyses.runner", "frame", "inputs.validate", "inputs.config")  # what ensure_analysis runs (code_digest)
+# what ensure_analysis runs (code_digest)
+ANALYSIS_ROOTS = ("analyses.runner", "frame", "inputs.validate", "inputs.config")
 
 # Voila's lab template, minus its Font Awesome CDN stylesheets and the Mermaid loader: no request
 # ever leaves the server. Everything else (widget manager, spinner, styles) is the lab template's.
@@ -199,8 +200,10 @@ def write_snapshot(normalized, folder: Path) -> None:
     (folder / "done").write_text("ok\n")
 
 
-def write_served_notebook(results: Path, config_path: Path, cache_root: Path, source: Path = NOTEBOOK) -> Path:
-    """The dashboard notebook with `config`, `results` and `cache` injected by papermill, in results/voila/.
+def write_served_notebook(
+    results: Path, config_path: Path, cache_root: Path, source: Path = NOTEBOOK, *, extra: dict | None = None
+) -> Path:
+    """The dashboard notebook with `config`, `results`, `cache` (and `extra`) injected by papermill, in results/voila/.
 
     That folder is Voila's root. The copy is rewritten only when the notebook or the paths change.
     """
@@ -209,7 +212,7 @@ def write_served_notebook(results: Path, config_path: Path, cache_root: Path, so
 
     if not source.is_file():
         raise UsageError(f"serve: the dashboard notebook {source} is missing (run from a clone of the repository)")
-    parameters = {"config": str(config_path), "results": str(results), "cache": str(cache_root)}
+    parameters = {"config": str(config_path), "results": str(results), "cache": str(cache_root), **(extra or {})}
     key = hashlib.sha256(source.read_bytes() + json.dumps(parameters, sort_keys=True).encode()).hexdigest()
     target = results / "voila" / source.name
     if target.is_file():
@@ -295,14 +298,18 @@ def cli_serve(args: argparse.Namespace) -> int:
     """`calib serve CONFIG [--port] [--host] [--no-browser]`: analyse if needed, then serve with Voila."""
     config_path = Path(args.config).resolve()
     cache_root = CACHE_ROOT.resolve()
+    meeting = session_parameters(config_path, args)
     results = ensure_analysis(config_path, cache_root)
-    notebook = write_served_notebook(results, config_path, cache_root)
+    notebook = write_served_notebook(results, config_path, cache_root, extra=meeting)
     template_root = write_template(cache_root)
     token = None if is_loopback(args.host) else secrets.token_urlsafe(32)
     argv = voila_argv(
         notebook, host=args.host, port=args.port, token=token, open_browser=token is None and not args.no_browser
     )
     print(f"Calibration dashboard for {args.config}: {dashboard_url(args.host, args.port, token)}", flush=True)
+    if meeting:
+        who = meeting["facilitator"]
+        print(f"Session {meeting['session']!r}, facilitated by {who}: changes are recorded.", flush=True)
     if token:
         print("Anyone with this URL can see the dashboard: share it only with the room.", flush=True)
     paths = [str(template_root), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
@@ -310,6 +317,31 @@ def cli_serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     voila_app().launch_instance(argv=argv)
     return 0
+
+
+def session_parameters(config_path: Path, args: argparse.Namespace) -> dict[str, str]:
+    """`session`, `store` (absolute: the kernel runs elsewhere) and `facilitator` for an editable dashboard.
+
+    The store is opened once here, so a bad URL or a missing facilitator is one line before the
+    server starts; the session itself is created with its first change.
+    """
+    from calib.errors import UsageError
+    from calib.inputs.config import load_config
+    from calib.sessions import open_session
+    from calib.sessions.engine import resolve_store
+
+    name = getattr(args, "session", None)
+    if not name:
+        return {}
+    facilitator = (getattr(args, "facilitator", None) or "").strip()
+    if not facilitator:
+        raise UsageError("serve --session needs --facilitator NAME: every change records who made it")
+    config = load_config(config_path)
+    store = resolve_store(config, getattr(args, "store", None))
+    if "://" not in store:
+        store = str(Path(store).expanduser().resolve())
+    open_session(config, name, store=store, by=facilitator).close()
+    return {"session": name, "store": store, "facilitator": facilitator}
 
 
 def voila_app():

@@ -124,8 +124,9 @@ def serving(
     wait_for_pool: bool = True,
     timeout: float = 600,
     env: dict[str, str | None] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
-    """Run `python -m calib.cli serve CONFIG` in `workdir` (its analysis cache: workdir/reports/.cache).
+    """Run `python -m calib.cli serve CONFIG [ARGS]` in `workdir` (its analysis cache: workdir/reports/.cache).
 
     The server runs in its own process group, which is always stopped on exit (TERM, then KILL),
     and so is every kernel it started, even when the caller fails.
@@ -137,7 +138,7 @@ def serving(
     command = [sys.executable, "-m", "calib.cli", "serve", str(config), "--port", str(port), "--host", host]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*command, "--no-browser"],
+            [*command, *args, "--no-browser"],
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -310,7 +311,10 @@ def filter_benchmark(config: Path, cache: Path, count: int = 20) -> dict[str, di
 def bytecode_cache(folder: Path) -> dict[str, str | None]:
     """Environment for Python's usual bytecode cache, kept in `folder` (warmed here, outside the venv)."""
     env = {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": str(folder)}
-    modules = "calib.apps.dashboard.widgets, calib.apps.serve, calib.analyses.runner, calib.cli, ipykernel.kernelapp, voila.app, ipywidgets"
+    modules = (
+        "calib.apps.dashboard.widgets, calib.apps.serve, calib.analyses.runner, calib.cli, "
+        "ipykernel.kernelapp, voila.app, ipywidgets"
+    )
     child = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     subprocess.run(
         [sys.executable, "-c", f"import {modules}, anywidget, papermill.parameterize"], env=child, check=True

@@ -157,6 +157,13 @@ class CalibrationSession:
         self.close()
 
     # -- reading -------------------------------------------------------------------------------
+    def refresh(self) -> SessionRecord | None:
+        """Read the session's row again: another process may have changed it (status, head) or created it."""
+        found = self.store.find(self._target.cycle, self._target.name)
+        if found is not None:
+            self._adopt(found)
+        return self.record
+
     def events(self, employee_id: str | None = None) -> list[Event]:
         """The log (or one person's part of it), in order."""
         record = self._record()

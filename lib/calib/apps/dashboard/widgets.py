@@ -16,6 +16,9 @@ from pathlib import Path
 
 import altair as alt
 
+from calib.apps.dashboard.calibrate import calibrate
+from calib.apps.dashboard.meeting import POLL_MS, Meeting
+from calib.apps.dashboard.ninebox import ninebox
 from calib.apps.dashboard.views import (
     ALL,
     PROJECTOR_CSS,
@@ -101,10 +104,17 @@ class Pane:
 class Dashboard:
     """The widget tree and its callbacks; `widget` is what the notebook displays."""
 
-    def __init__(self, sources: Sources, *, blind: bool = False):
+    def __init__(self, sources: Sources, *, blind: bool = False, meeting: Meeting | None = None):
         import ipywidgets as widgets
 
         self.sources = sources
+        self.meeting = meeting
+        self.names = TABS
+        if meeting is not None:
+            meeting.reload(sources)
+            has_potential = meeting.table["potential"].notna().any()
+            self.names = ("Calibrate", *(("9-box",) if has_potential else ()), *TABS)
+            meeting.on_change = self._after_change
         self._quiet = False
         options = filter_options(sources)
         cycle = (
@@ -145,16 +155,22 @@ class Dashboard:
         )
         self.person_pick.add_class("calib-person-pick")
         self.person_pick.observe(self._on_person, names="value")
-        self.panes = {name: Pane(widgets, [self.person_pick] if name == "Person" else None) for name in TABS}
-        self.tabs = widgets.Tab(children=[self.panes[n].box for n in TABS], titles=list(TABS))
+        extra = {"Person": [self.person_pick]}
+        if meeting is not None:
+            extra |= {"Calibrate": meeting.calibrate_controls(), "9-box": meeting.ninebox_controls()}
+            meeting.queue.observe(self._on_queue, names="value")
+        self.panes = {name: Pane(widgets, extra.get(name)) for name in self.names}
+        self.tabs = widgets.Tab(children=[self.panes[n].box for n in self.names], titles=list(self.names))
         self.tabs.observe(self._on_tab, names="selected_index")
         filters_box = widgets.HBox([*self.controls.values(), self.blind])
         filters_box.add_class("calib-filters")
         self.widget = widgets.VBox([self.header, filters_box, self.error, self.tabs])
         self.widget.add_class("calib-dashboard")
-        self._stale: set[str] = set(TABS)
+        self._stale: set[str] = set(self.names)
         with self.guard():
             self.refresh()
+        if meeting is not None:
+            self._poll = _every(POLL_MS, self._on_poll)
 
     # state -------------------------------------------------------------------------------------
     @property
@@ -166,7 +182,7 @@ class Dashboard:
     @property
     def active(self) -> str:
         """The name of the visible tab."""
-        return TABS[self.tabs.selected_index or 0]
+        return self.names[self.tabs.selected_index or 0]
 
     @staticmethod
     def _blind_text(on: bool) -> str:
@@ -203,7 +219,7 @@ class Dashboard:
         with self.guard():
             self.blind.description = self._blind_text(change["new"])
             self._relabel_managers()
-            for name in TABS:
+            for name in self.names:
                 if name != self.active:
                     self.panes[name].clear()
             if self.active != "Person":
@@ -228,16 +244,34 @@ class Dashboard:
     def refresh(self) -> None:
         """Redraw the visible tab now; the others when they are opened."""
         filters = self.filters
-        self._stale = set(TABS)
+        self._stale = set(self.names)
         self.render(self.active)
         mode = " · blind mode" if filters.blind else ""  # the header changes last: the view is drawn by then
         rows = self.sources.rows(filters)
-        self.header.value = f"Calibration {esc(filters.cycle)} · {esc(people_in(rows))} in view{mode}"
+        session = ""
+        if self.meeting is not None:
+            state = "locked" if self.meeting.locked else "open"
+            who = esc(self.meeting.facilitator)
+            session = f" · session {esc(self.meeting.session.name)} ({state}) · facilitator {who}"
+        self.header.value = f"Calibration {esc(filters.cycle)} · {esc(people_in(rows))} in view{mode}{session}"
 
     def render(self, name: str) -> None:
         """Draw one tab from the current filters."""
         filters = self.filters
-        if name == "Person":
+        if name == "Calibrate":
+            self._quiet = True
+            try:
+                self.meeting.fill(self.sources, filters)
+            finally:
+                self._quiet = False
+            view = calibrate(
+                self.sources, filters, self.meeting.table, self.meeting.log, self.meeting.queue.value,
+                locked=self.meeting.locked,
+            )
+        elif name == "9-box":
+            self.meeting.fill(self.sources, filters)
+            view = ninebox(self.sources, filters, self.meeting.table)
+        elif name == "Person":
             options = person_options(self.sources, filters)
             current = self.person_pick.value
             self._quiet = True
@@ -253,6 +287,28 @@ class Dashboard:
         self.panes[name].show(view)
         self._stale.discard(name)
 
+    def _on_queue(self, change) -> None:
+        if not self._quiet:
+            with self.guard():
+                self.meeting.sync_person()
+                self.render("Calibrate")
+
+    def _after_change(self) -> None:
+        """A change was committed (here or in another browser): read the session again and redraw."""
+        with self.guard():
+            self.meeting.reload(self.sources)
+            self.sources._memo.clear()  # views memoized on the old ratings
+            self.refresh()
+
+    def _on_poll(self) -> None:
+        try:
+            moved = self.meeting.moved()
+        except Exception:  # a store that is briefly busy: try again at the next tick
+            traceback.print_exc(file=sys.__stderr__)
+            return
+        if moved:
+            self._after_change()
+
     def _relabel_managers(self) -> None:
         control = self.controls["manager"]
         current = control.value
@@ -264,6 +320,15 @@ class Dashboard:
             self._quiet = False
 
 
+def _every(milliseconds: int, callback):
+    """Call `callback` on the kernel's event loop every so often (tornado's PeriodicCallback)."""
+    from tornado.ioloop import PeriodicCallback
+
+    timer = PeriodicCallback(callback, milliseconds)
+    timer.start()
+    return timer
+
+
 def error_widget(message: str):
     """A friendly error panel in place of the dashboard (no traceback)."""
     import ipywidgets as widgets
@@ -273,11 +338,32 @@ def error_widget(message: str):
     return panel
 
 
-def launch(config: str | Path, results: str | Path = "", cache: str | Path = "", blind: bool = False):
-    """The dashboard for a config (and its analysis folder), or an error panel; never raises."""
+def launch(
+    config: str | Path,
+    results: str | Path = "",
+    cache: str | Path = "",
+    blind: bool = False,
+    session: str = "",
+    store: str = "",
+    facilitator: str = "",
+):
+    """The dashboard for a config (and its analysis folder), or an error panel; never raises.
+
+    With `session`, the meeting's tabs (Calibrate, 9-box) record changes in that calibration
+    session of the config's cycle (created on the first change), in `store` (or the config's).
+    """
     try:
         enable_offline_charts(cache)
-        return Dashboard(load_sources(config, results, cache), blind=blind)
+        sources = load_sources(config, results, cache)
+        meeting = None
+        if session:
+            import ipywidgets as widgets
+
+            from calib.sessions import open_session
+
+            opened = open_session(sources.config, session, store=store or None, by=facilitator or None)
+            meeting = Meeting(opened, facilitator, widgets)
+        return Dashboard(sources, blind=blind, meeting=meeting)
     except WorkbenchError as exc:
         return error_widget(str(exc))
     except Exception:
@@ -285,11 +371,19 @@ def launch(config: str | Path, results: str | Path = "", cache: str | Path = "",
         return error_widget("An internal error stopped the dashboard; the details are in the server's log.")
 
 
-def show(config: str | Path, results: str | Path = "", cache: str | Path = "", blind: bool = False):
+def show(
+    config: str | Path,
+    results: str | Path = "",
+    cache: str | Path = "",
+    blind: bool = False,
+    session: str = "",
+    store: str = "",
+    facilitator: str = "",
+):
     """Display the projector styles and the dashboard (what the notebook calls); returns the Dashboard."""
     from IPython.display import HTML, display
 
-    app = launch(config, results, cache, blind)
+    app = launch(config, results, cache, blind, session, store, facilitator)
     display(HTML(PROJECTOR_CSS))
     display(app.widget if isinstance(app, Dashboard) else app)
     return app

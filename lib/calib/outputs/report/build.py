@@ -14,6 +14,10 @@ shows pseudonyms, findings.json and tables/ are written with ids, names, handles
 replaced, so a blind folder holds none of them; the bias audit (tables/bias_audit.csv, the
 adverse_impact findings) and any protected-attribute column are left out and the report says they
 are hidden in blind mode.
+
+With `--session NAME` the session's current ratings are the after-calibration ratings (see
+`calib.outputs.report.prepare`): the report's header names the session, its status and its store,
+lineage.json records them, and the "Calibration changes" section shows what the session changed.
 """
 
 from __future__ import annotations
@@ -155,10 +159,13 @@ def build_report(
     org: str = "",
     blind: bool = False,
     per_manager: bool = False,
+    session: str | None = None,
+    store: str | None = None,
 ) -> dict:
     """Write the whole report folder, or nothing: report.html, findings.json, tables/, lineage.json, packets/.
 
-    Returns what was written and how long each step took.
+    `session` (and its `store`) makes that calibration session's ratings the after-calibration
+    ratings and adds session.json. Returns what was written and how long each step took.
     """
     out = Path(out).resolve()  # the kernel runs in notebooks/: every path it gets is absolute
     config = Path(config).resolve()
@@ -167,7 +174,9 @@ def build_report(
     started = time.perf_counter()
     try:
         with warm_kernel() as kernel:
-            prepared = prepare_results(config, staged, cycle=cycle, org=org, blind=blind)
+            prepared = prepare_results(
+                config, staged, cycle=cycle, org=org, blind=blind, session=session, store=store
+            )
             timings["analyze"] = time.perf_counter() - started
             work = staged / ".work"
             work.mkdir()
@@ -185,6 +194,8 @@ def build_report(
             timings["notebook"] = time.perf_counter() - step
         step = time.perf_counter()
         scope = f" — {org}" if org else ""
+        if prepared.session is not None:
+            scope += f" — session {prepared.session['name']} ({prepared.session['status']})"
         html = export_html(executed, title=f"Calibration report {prepared.lineage['cycle']}{scope}")
         write_text_atomic(staged / REPORT_HTML, html)
         timings["html"] = time.perf_counter() - step
@@ -208,6 +219,7 @@ def build_report(
         "html_bytes": (out / REPORT_HTML).stat().st_size,
         "packets": packets,
         "findings": len(prepared.analysis.findings),
+        "session": prepared.session,
         "seconds": timings,
     }
 
@@ -221,7 +233,13 @@ def _shareable(folder: Path) -> None:
 
 
 def cli_report(args: argparse.Namespace) -> int:
-    """`calib report CONFIG [--cycle C] [--org O] [--out DIR] [--blind] [--per-manager]`."""
+    """`calib report CONFIG [--cycle C] [--org O] [--out DIR] [--blind] [--per-manager] [--session S [--store URL]]`."""
+    from calib.errors import UsageError
+
+    session = getattr(args, "session", None)
+    store = getattr(args, "store", None)
+    if store and session is None:
+        raise UsageError("--store names where a session is kept: give --session too")
     done = build_report(
         args.config,
         args.out,
@@ -229,12 +247,21 @@ def cli_report(args: argparse.Namespace) -> int:
         org=args.org or "",
         blind=bool(args.blind),
         per_manager=bool(getattr(args, "per_manager", False)),
+        session=session,
+        store=store,
     )
     folder = done["folder"]
+    used = done["session"]
     print(
         f"Wrote the report to {done['html']} ({done['html_bytes'] / 1e6:.1f} MB, {done['seconds']['total']:.0f} s), "
         f"with findings.json, tables/ and lineage.json in {folder}" + (" (blind mode)" if args.blind else "")
     )
+    if used is not None:
+        print(
+            f"After calibration = session {used['name']} ({used['status']}, {used['rating_changes']} rating "
+            f"changes, {used['people_changed']} people changed), from {used['store']}; what it changed: "
+            f"{folder / 'session.json'}"
+        )
     if done["packets"]:
         print(f"Wrote {done['packets']} manager packets and an index: {folder / 'packets' / 'index.html'}")
     return 0

@@ -2,6 +2,9 @@
 
 `prepare_results` writes findings.json, tables/ and lineage.json (blind when asked, through
 `calib.outputs.report.blind`); `report_context` is what the notebook's sections read back.
+With a calibration session, its ratings are the after-calibration ratings (replaced in the loaded
+reviews before normalize: `calib.outputs.report.session`), and session.json holds what it changed
+(`calib.outputs.report.changes`); without one, nothing differs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ if TYPE_CHECKING:  # the analysis stack and altair load only when needed: start-
     from calib.outputs.report.sections.base import ReportContext
 
 LINEAGE_JSON = "lineage.json"
+SESSION_JSON = "session.json"
+SESSION_LINEAGE = ("name", "cycle", "scope", "status", "store", "events", "head_hash", "verified", "verify_problem",
+                   "locked_by", "locked_at", "people_in_scope", "rating_changes", "people_changed")
 VERSIONED = (
     "calib",
     "pandas",
@@ -76,12 +82,27 @@ class Prepared:
     analysis: Analysis
     redaction: Redaction  # how people are shown (blind or open), for the packets
     lineage: dict
+    session: dict | None = None  # session.json's content (blind when asked), when a session was named
 
 
 def prepare_results(
-    config: str | Path, out: str | Path, *, cycle: str = "", org: str = "", blind: bool = False
+    config: str | Path,
+    out: str | Path,
+    *,
+    cycle: str = "",
+    org: str = "",
+    blind: bool = False,
+    session: str | None = None,
+    store: str | None = None,
 ) -> Prepared:
     """Load, validate, filter and analyse a cycle; write findings.json, tables/ and lineage.json to `out`.
+
+    Parameters
+    ----------
+    session, store
+        A calibration session of the cycle whose current ratings are the after-calibration ratings
+        of the people in its scope, and its store (None: the config's, else the default); adds
+        session.json and a `session` entry in lineage.json.
 
     Raises
     ------
@@ -89,6 +110,8 @@ def prepare_results(
         The config or an input is invalid (every problem listed).
     UsageError
         An unknown cycle or org.
+    SessionError, StoreError
+        No such session, or its store is missing or cannot be read.
     """
     from calib.analyses.runner import run_analyses, write_analysis
     from calib.errors import render_problems
@@ -101,6 +124,13 @@ def prepare_results(
     settings = select_cycle(load_config(config), cycle or None)
     data = load_cycle(settings)
     loaded = time.perf_counter()
+    read = data
+    view = None
+    if session is not None:
+        from calib.outputs.report.session import read_session, with_session_ratings
+
+        view = read_session(settings, session, store=store, data=data)
+        data = with_session_ratings(data, view.table)
     normalized = normalize(data)
     if org:
         normalized = filter_org(normalized, org)
@@ -131,8 +161,19 @@ def prepare_results(
         "hidden_in_blind_mode": hidden,
         "bias_findings_hidden": sum(f.kind in PROTECTED_FINDINGS for f in analysis.findings) if blind else 0,
     }
+    changes = None
+    if view is not None:
+        from calib.outputs.report.changes import blind_summary, change_summary, evidence_terms
+
+        frame = normalized.frame
+        included = frame.loc[frame["cycle"] == settings.cycle, "employee_id"] if org else None
+        changes = change_summary(view, read, terms=evidence_terms(read), included=included)
+        if blind:
+            changes = blind_summary(changes, redact, [e.author for e in view.events])
+        lineage["session"] = {key: changes[key] for key in SESSION_LINEAGE}
+        write_text_atomic(out / SESSION_JSON, json.dumps(changes, indent=2, ensure_ascii=False) + "\n")
     write_text_atomic(out / LINEAGE_JSON, json.dumps(lineage, indent=2, ensure_ascii=False) + "\n")
-    return Prepared(normalized, analysis, redact, lineage)
+    return Prepared(normalized, analysis, redact, lineage, changes)
 
 
 def package_versions() -> dict[str, str]:
@@ -158,6 +199,8 @@ def report_context(
     redact = redaction(read_people(settings), blind=blind)
     lineage_path = Path(results) / LINEAGE_JSON
     lineage = json.loads(lineage_path.read_text(encoding="utf-8")) if lineage_path.is_file() else {}
+    session_path = Path(results) / SESSION_JSON
+    session = json.loads(session_path.read_text(encoding="utf-8")) if session_path.is_file() else {}
     return ReportContext(
         results=load_results(results),
         names=redact.labels,
@@ -167,4 +210,5 @@ def report_context(
         lineage=lineage,
         org=org,
         max_rows=max_rows,
+        session=session,
     )

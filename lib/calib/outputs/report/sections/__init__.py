@@ -12,8 +12,10 @@ are in tables/.
 Modules: `base` (Part, ReportContext, labels, formatting and row-picking helpers), `ratings`
 (headline, rating distributions, manager effects, forced curve, cycle over cycle), `fairness`
 (discipline seam, bias audit), `evidence` (evidence health, invisible work), `team_context`
-(team delivery and SLO context), `appendix` (methods, lineage) and `display` (show, table_html).
-Section modules import only `base`; this package lists the sections in report order.
+(team delivery and SLO context), `changes` (the calibration session's header line and its
+"Calibration changes" section, both empty without `--session`), `appendix` (methods, lineage)
+and `display` (show, table_html). Section modules import only `base`; this package lists the
+sections in report order (SECTIONS: those every report has).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 
 from calib.outputs.report.sections.appendix import lineage, methods
 from calib.outputs.report.sections.base import KIND_LABELS, SEVERITY_WORDS, Part, ReportContext
+from calib.outputs.report.sections.changes import calibration_changes, session_header
 from calib.outputs.report.sections.display import show, table_html
 from calib.outputs.report.sections.evidence import evidence_health, invisible_work
 from calib.outputs.report.sections.fairness import bias_audit, discipline_seam
@@ -77,6 +80,7 @@ __all__ = [
     "Part",
     "ReportContext",
     "bias_audit",
+    "calibration_changes",
     "cycle_over_cycle",
     "discipline_seam",
     "evidence_health",
@@ -87,6 +91,7 @@ __all__ = [
     "manager_effects",
     "methods",
     "rating_distributions",
+    "session_header",
     "show",
     "table_html",
     "team_context",

@@ -70,6 +70,9 @@ class ReportContext:
         The org filter the results were computed for ("" = the whole org).
     max_rows
         The most managers or teams one chart shows (flagged first); the tables keep every row.
+    session
+        session.json written by `calib report --session` (calib.outputs.report.changes); empty
+        without a session.
     """
 
     results: Results
@@ -80,6 +83,7 @@ class ReportContext:
     lineage: Mapping = field(default_factory=dict)
     org: str = ""
     max_rows: int = 50
+    session: Mapping = field(default_factory=dict)
 
     @property
     def labels(self) -> list[str]:

@@ -1,0 +1,140 @@
+"""The meeting's views and controls without a browser: queue order, 9-box groups, blind mode, acknowledgements."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from calib.apps import serve
+from calib.apps.dashboard import views as d
+from calib.apps.dashboard.calibrate import apply_session, calibrate, queue
+from calib.apps.dashboard.meeting import Meeting
+from calib.apps.dashboard.ninebox import ninebox, ninebox_table, performance_groups, potential_groups
+from calib.apps.dashboard.widgets import Dashboard
+from calib.sessions import open_session
+
+SAMPLE = ROOT / "data_samples" / "cycle.yml"
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory) -> Path:
+    return serve.ensure_analysis(SAMPLE, tmp_path_factory.mktemp("cache"), log=lambda *_: None)
+
+
+@pytest.fixture
+def sources(analysis) -> d.Sources:
+    return d.load_sources(SAMPLE, analysis)  # fresh: a meeting writes the session's ratings into it
+
+
+@pytest.fixture
+def session(sources, tmp_path):
+    with open_session(sources.config, "room", store=str(tmp_path / "s.sqlite"), by="Fran") as opened:
+        yield opened
+
+
+def test_performance_groups_follow_the_scale_by_position():
+    five = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
+    assert performance_groups(five) == {
+        "Does not meet": "low",
+        "Partially meets": "low",
+        "Meets": "mid",
+        "Exceeds": "high",
+        "Far exceeds": "high",
+    }
+    assert list(performance_groups(["a", "b", "c", "d"]).values()) == ["low", "mid", "mid", "high"]
+    assert potential_groups(["low", "medium", "high"]) == {"low": "low", "medium": "medium", "high": "high"}
+
+
+def test_the_queue_puts_flags_and_alerts_first_and_the_discussed_last(sources, session):
+    filters = d.Filters(cycle=sources.config.cycle)
+    order = queue(sources, filters, session.table())
+    assert order["priority"].is_monotonic_increasing  # nothing discussed yet
+    assert set(order.loc[order["priority"] == 1, "employee_id"]) >= {"E0013", "E0116"}  # planted raters' alerts
+    calm = order.loc[order["priority"] == 9, "employee_id"].iloc[0]
+    alert = order["employee_id"].iloc[0]
+    session.flag(calm, by="Fran", reason="the room asked")
+    session.mark_discussed(alert, by="Fran")
+    order = queue(sources, filters, session.table())
+    assert order["employee_id"].iloc[0] == calm and order["why"].iloc[0] == "flagged for discussion"
+    assert order["employee_id"].iloc[-1] == alert and order["discussed"].iloc[-1]
+
+
+def test_a_change_moves_the_after_calibration_ratings_of_this_cycle_only(sources, session):
+    cycle = sources.config.cycle
+    frame = sources.frame
+    row = frame[(frame["cycle"] == cycle) & (frame["rating"] == "Meets")].iloc[0]
+    who = row["employee_id"]
+    before = frame[frame["cycle"] != cycle]["final_rating"].astype(str).tolist()
+    session.set_rating(who, "Far exceeds", reason="two launches and the on-call rewrite", by="Fran")
+    apply_session(sources, session.table())
+    now = sources.frame
+    assert (
+        now.loc[(now["cycle"] == cycle) & (now["employee_id"] == who), "final_rating"].astype(str).item()
+        == "Far exceeds"
+    )
+    assert now[now["cycle"] != cycle]["final_rating"].astype(str).tolist() == before
+
+
+def test_blind_mode_redacts_reasons_authors_and_people_in_the_calibrate_tab(sources, session):
+    people = sources.people.set_index("employee_id")
+    who, other = "E0047", "E0048"
+    author = people.loc["E0002", "name"]  # an employee facilitating: a name like any other
+    reason = f"compared with {people.loc[other, 'name']} ({other}); see {people.loc[other, 'handle']}"
+    session.set_rating(
+        who,
+        "Exceeds" if session.table().set_index("employee_id").at[who, "rating"] != "Exceeds" else "Meets",
+        reason=reason,
+        by=author,
+    )
+    blind = d.Filters(cycle=sources.config.cycle, blind=True)
+    view = calibrate(sources, blind, session.table(), session.log(), who)
+    text = view.intro + view.html + view.chart.to_json()
+    for leak in (people.loc[who, "name"], who, people.loc[other, "name"], other, author):
+        assert leak not in text, leak
+    assert sources.pseudonyms[other] in view.html and "compared with" in view.html
+    open_view = calibrate(sources, replace(blind, blind=False), session.table(), session.log(), who)
+    assert people.loc[other, "name"] in open_view.html and author in open_view.html
+
+
+def test_the_ninebox_counts_everyone_in_view_with_a_potential(sources, session):
+    filters = d.Filters(cycle=sources.config.cycle)
+    table = session.table()
+    boxes = ninebox_table(sources, filters, table)
+    view = ninebox(sources, filters, table)
+    counts = [int(n) for n in pd.Series(view.html.split("<b>")[1:]).str.extract(r"^(\d+)</b>")[0]]
+    assert sum(counts) == boxes["potential"].notna().sum() > 0
+    assert "calib-small" in view.html or min(c for c in counts if c) >= sources.config.min_group_size
+
+
+def test_the_dashboard_acknowledges_only_what_was_committed(sources, session):
+    meeting = Meeting(session, "Fran", widgets)
+    app = Dashboard(sources, meeting=meeting)
+    app._poll.stop()
+    assert app.names[:2] == ("Calibrate", "9-box") and app.active == "Calibrate"
+    who = meeting.queue.value
+    meeting.rating.value = next(r for r in sources.config.rating_labels if r != meeting.rating.value)
+    meeting.reason.value = ""
+    meeting.record.click()
+    assert "Not recorded: the reason is empty" in meeting.status.value and session.log()["kind"].eq("rating").sum() == 0
+    meeting.reason.value = '<script>alert(1)</script> =HYPERLINK("x") two design docs'
+    meeting.record.click()
+    assert "Recorded: rating" in meeting.status.value
+    log = session.log()
+    assert log.loc[log["kind"] == "rating", "employee_id"].tolist() == [who]
+    assert "&lt;script&gt;" in app.panes["Calibrate"].html.value and "<script>" not in app.panes["Calibrate"].html.value
+    other = open_session(sources.config, "room", store=session.store)
+    current = str(session.table().set_index("employee_id").at[who, "rating"])
+    theirs = next(r for r in sources.config.rating_labels if r != current)
+    other.set_rating(who, theirs, reason="someone else, meanwhile", by="Ana")
+    meeting.rating.value = next(r for r in sources.config.rating_labels if r not in (current, theirs))
+    meeting.reason.value = "based on what this page saw"
+    meeting.record.click()
+    assert "Not recorded" in meeting.status.value and "Ana" in meeting.status.value  # stale: who changed it
+    meeting.lock.click()
+    meeting.confirm.click()
+    assert meeting.locked and meeting.record.disabled and "(locked)" in app.header.value
