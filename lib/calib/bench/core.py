@@ -24,6 +24,7 @@ OTHER_BENCHMARKS = [
     ("calib.bench.dashboard", "run"),
     ("calib.bench.alignment", "run"),
     ("calib.bench.sessions", "run"),
+    ("calib.bench.meeting", "run"),
 ]
 LARGE_ORG = {"people": 10_000, "managers": 1_200, "deployments": 1_000_000, "seed": 7}
 

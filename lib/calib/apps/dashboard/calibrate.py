@@ -47,24 +47,38 @@ def apply_session(sources: Sources, table: pd.DataFrame) -> None:
     """Make the session's current ratings the frame's after-calibration ratings for the cycle (in place).
 
     Every tab then shows "after calibration" as the room has it now. Only the rows of the config's
-    cycle for people the session knows change.
+    cycle for people the session knows change, and only where the rating differs (on category codes:
+    a change at 10k people touches one row, not ten thousand strings).
     """
     frame = sources.frame
-    cycle = frame["cycle"].astype(str) == str(sources.config.cycle)
-    now = table.set_index("employee_id")["rating"].astype(str)
-    ids = frame["employee_id"].astype(str)
-    hit = cycle & ids.isin(now.index)
-    if not hit.any():
+    dtype = frame["final_rating"].dtype
+    ids = table["employee_id"].astype(str)
+    key = ("session rows", len(ids), int(pd.util.hash_pandas_object(ids, index=False).sum()))
+    rows, where = sources.memo(key, lambda: _session_positions(sources, ids))  # type: ignore[misc]
+    if not len(rows):
         return
-    values = ids[hit].map(now)
-    final = frame["final_rating"].copy()  # a fresh column: frames read from Parquet may be read-only
-    final[hit] = values.astype(final.dtype)
-    frame["final_rating"] = final
+    wanted = pd.Categorical(table["rating"].astype(object), dtype=dtype).codes[where]
+    final = frame["final_rating"]
+    differs = rows[final.cat.codes.to_numpy()[rows] != wanted]
+    if not len(differs):
+        return
+    codes = final.cat.codes.to_numpy().copy()  # a fresh column: frames read from Parquet may be read-only
+    codes[differs] = wanted[final.cat.codes.to_numpy()[rows] != wanted]
+    frame["final_rating"] = pd.Categorical.from_codes(codes, dtype=dtype)
     if "final_value" in frame.columns:
-        scale = {label: i + 1 for i, label in enumerate(sources.config.rating_labels)}
-        value = frame["final_value"].copy()
-        value[hit] = values.map(scale).astype("float64")
+        scale = np.arange(1, len(dtype.categories) + 1, dtype="float64")
+        value = frame["final_value"].to_numpy(dtype="float64").copy()
+        value[differs] = scale[codes[differs]]
         frame["final_value"] = value
+
+
+def _session_positions(sources: Sources, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the cycle's frame rows whose person is in `ids`, and each one's position in `ids`."""
+    frame = sources.frame
+    in_cycle = np.flatnonzero((frame["cycle"].astype(str) == str(sources.config.cycle)).to_numpy())
+    where = pd.Index(ids).get_indexer(frame["employee_id"].astype(str).to_numpy()[in_cycle])
+    keep = where >= 0
+    return in_cycle[keep], where[keep]
 
 
 def session_rows(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFrame:
@@ -137,10 +151,9 @@ def _moves(sources: Sources, rows: pd.DataFrame) -> pd.Series:
 
 def queue_options(order: pd.DataFrame) -> list[tuple[str, str]]:
     """Dropdown options: "label — why" (✓ when discussed), in queue order."""
-    return [
-        (f"{'✓ ' if d else ''}{label} — {why}", employee_id)
-        for employee_id, label, why, d in order[["employee_id", "label", "why", "discussed"]].itertuples(index=False)
-    ]
+    text = order["label"].astype(str) + " — " + order["why"].astype(str)
+    text = text.where(~order["discussed"].astype(bool), "✓ " + text)
+    return list(zip(text.tolist(), order["employee_id"].astype(str).tolist(), strict=True))
 
 
 def distribution_now(sources: Sources, filters: Filters) -> alt.TopLevelMixin:

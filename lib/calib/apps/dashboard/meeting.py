@@ -134,47 +134,49 @@ class Meeting:
             self.box_status,
         ]
 
-    def fill(self, sources, filters) -> None:
-        """Refill the queue and pickers for the rows in view; keep the current person when still there."""
+    def fill_queue(self, sources, filters) -> None:
+        """Refill the queue for the rows in view; keep the current person when still there."""
         order = queue(sources, filters, self.table)
         options = queue_options(order)
         keep = self.queue.value if self.queue.value in set(order["employee_id"]) else None
-        self.queue.options = options
+        if list(self.queue.options) != options:  # 10k options are sent to the page only when they change
+            self.queue.options = options
         self.queue.value = keep if keep is not None else (options[0][1] if options else None)
         labels = list(sources.config.rating_labels)
-        scale = list(sources.config.sessions.potential_scale)
-        self.rating.options = labels
-        self.box_rating.options = labels
-        self.potential.options = ["(unchanged)", *scale]
-        self.box_potential.options = scale
+        if list(self.rating.options) != labels:
+            self.rating.options = labels
+            self.potential.options = ["(unchanged)", *sources.config.sessions.potential_scale]
         self.sync_person()
+        self._lock_controls()
+
+    def fill_box(self, sources, filters) -> None:
+        """Refill the 9-box's person picker for the rows in view."""
         boxes = ninebox_table(sources, filters, self.table)
+        options = list(zip(boxes["label"], boxes["employee_id"], strict=True))
         current = self.box_person.value
-        self.box_person.options = list(zip(boxes["label"], boxes["employee_id"], strict=True))
+        if list(self.box_person.options) != options:
+            self.box_person.options = options
+        if list(self.box_rating.options) != list(sources.config.rating_labels):
+            self.box_rating.options = list(sources.config.rating_labels)
+            self.box_potential.options = list(sources.config.sessions.potential_scale)
         if current in set(boxes["employee_id"]):
             self.box_person.value = current
         elif len(boxes):
             self.box_person.value = boxes["employee_id"].iloc[0]
         self.sync_box()
-        for control in (
-            self.rating,
-            self.potential,
-            self.reason,
-            self.record,
-            self.flag,
-            self.discussed,
-            self.note,
-            self.add_note,
-            self.lock,
-            self.box_person,
-            self.box_rating,
-            self.box_potential,
-            self.box_reason,
+        self._lock_controls()
+
+    def _lock_controls(self) -> None:
+        controls = (
+            self.rating, self.potential, self.reason, self.record, self.flag, self.discussed, self.note,
+            self.add_note, self.lock, self.box_person, self.box_rating, self.box_potential, self.box_reason,
             self.box_move,
-        ):
+        )  # fmt: skip
+        for control in controls:
             control.disabled = self.locked
         if self.locked:
-            self.status.value = "<b>This session is locked.</b> It is read-only: the log and the export are final."
+            message = "<b>This session is locked.</b> It is read-only: the log and the export are final."
+            self.status.value = self.box_status.value = message
 
     def sync_person(self) -> None:
         """The rating control starts at the person's current rating."""

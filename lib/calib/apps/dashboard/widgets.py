@@ -261,7 +261,7 @@ class Dashboard:
         if name == "Calibrate":
             self._quiet = True
             try:
-                self.meeting.fill(self.sources, filters)
+                self.meeting.fill_queue(self.sources, filters)
             finally:
                 self._quiet = False
             view = calibrate(
@@ -269,7 +269,7 @@ class Dashboard:
                 locked=self.meeting.locked,
             )
         elif name == "9-box":
-            self.meeting.fill(self.sources, filters)
+            self.meeting.fill_box(self.sources, filters)
             view = ninebox(self.sources, filters, self.meeting.table)
         elif name == "Person":
             options = person_options(self.sources, filters)
@@ -296,8 +296,7 @@ class Dashboard:
     def _after_change(self) -> None:
         """A change was committed (here or in another browser): read the session again and redraw."""
         with self.guard():
-            self.meeting.reload(self.sources)
-            self.sources._memo.clear()  # views memoized on the old ratings
+            self.meeting.reload(self.sources)  # memoized views read only the analysis: they stay valid
             self.refresh()
 
     def _on_poll(self) -> None:
