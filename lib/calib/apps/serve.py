@@ -48,15 +48,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def code_digest() -> str:
+def code_digest(roots: tuple[str, ...] = ANALYSIS_ROOTS) -> str:
     """A digest of the library code behind the analysis and the snapshot, so a changed analysis is re-run.
 
-    The modules are those `calib.analyses.runner` and `calib.frame` import, followed through the
-    package's own imports: editing the dashboard, charts or reports leaves the cache valid.
+    The modules are those `roots` (by default `calib.analyses.runner` and `calib.frame`) import,
+    followed through the package's own imports: editing the dashboard, charts or reports leaves
+    the cache valid.
     """
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for name in sorted(analysis_modules(package)):
+    for name in sorted(analysis_modules(package, roots)):
         digest.update(name.encode())
         digest.update(_module_path(package, name).read_bytes())
     return digest.hexdigest()
@@ -210,6 +211,7 @@ __all__ = [  # the shared Voila pieces tests and benchmarks read from here
     "POOL_SIZE",
     "TEMPLATE",
     "analysis_fingerprint",
+    "code_digest",
     "dashboard_url",
     "ensure_analysis",
     "is_loopback",
