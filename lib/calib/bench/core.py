@@ -23,6 +23,7 @@ OTHER_BENCHMARKS = [
     ("calib.bench.report", "run"),
     ("calib.bench.dashboard", "run"),
     ("calib.bench.alignment", "run"),
+    ("calib.bench.explorer", "run"),
 ]
 LARGE_ORG = {"people": 10_000, "managers": 1_200, "deployments": 1_000_000, "seed": 7}
 

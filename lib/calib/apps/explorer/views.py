@@ -44,8 +44,10 @@ EXPLORER_CSS = """
 .calib-explorer ul.calib-steps { margin: 0; padding-left: 22px; }
 .calib-explorer .calib-level-text { max-width: 760px; }
 .calib-explorer .calib-doc-row { align-items: center; gap: 12px; flex-wrap: wrap; }
+.calib-explorer .calib-side { display: flex; flex-wrap: wrap; gap: 0 56px; align-items: flex-start; }
+.calib-explorer td:first-child { white-space: nowrap; }
 .calib-explorer .calib-doc-row input { font-size: inherit; }
-.calib-explorer button.calib-write { font-weight: 700; border: 3px solid #000; height: 44px; min-width: 380px; }
+.calib-explorer button.calib-write { font-weight: 700; border: 3px solid #000; height: 44px; padding: 0 18px; }
 .calib-explorer .calib-done { color: #00512e; font-weight: 700; }
 .calib-explorer .calib-failed { color: #8a3300; font-weight: 700; }
 @media (max-width: 1500px) {
@@ -58,7 +60,7 @@ EXPLORER_CSS = """
   .calib-dashboard h2 { font-size: 24px; } .calib-dashboard h3 { font-size: 20px; }
   .calib-dashboard .calib-header { font-size: 20px; }
   .calib-dashboard th, .calib-dashboard td { font-size: 15px; padding: 4px 9px; }
-  .calib-explorer button.calib-write { height: 36px; min-width: 300px; }
+  .calib-explorer button.calib-write { height: 36px; }
 }
 </style>
 """
@@ -155,7 +157,7 @@ def _criteria_html(view: Pairing) -> str:
                 Safe(f'<div class="calib-level-text">{esc(r["at_level"])}</div>') if r["at_level"] else "",
             ]
         )
-    headers = ["criterion", "examples this cycle", "since the last pairing", "", f"meeting it at {view.level}"]
+    headers = ["criterion", "examples this cycle", "since the last pairing", "so far", f"meeting it at {view.level}"]
     return (
         "<h3>Criteria: which are light on examples</h3>"
         + NOTE.format(lead)
@@ -227,6 +229,7 @@ def team_html(explorer: Explorer, cycle: str | None = None) -> Safe:
         + NOTE.format(f"{LIGHT}: fewer than {LIGHT_MIN_EXAMPLES} examples of the criterion so far.")
         + html_table(["person", "delivery", "reliability", "influence", *criteria, "untagged", "total"], rows)
     )
+    side = []
     for title, table in (
         ("Expectations, by status", team_expectations(explorer, cycle)),
         ("Peer feedback received, by relationship (counts; writers not shown)", team_peers(explorer, cycle)),
@@ -234,7 +237,9 @@ def team_html(explorer: Explorer, cycle: str | None = None) -> Safe:
         if table is not None:
             columns = [c for c in table.columns if c not in ("employee_id", "name")]
             body = [[_who(r), *(r[c] for c in columns)] for r in table.to_dict("records")]
-            parts.append(f"<h3>{esc(title)}</h3>" + html_table(["person", *columns], body))
+            headers = ["person", *(c.replace("_", " ") for c in columns)]
+            side.append(f"<div><h3>{esc(title)}</h3>{html_table(headers, body)}</div>")
+    parts.append(f'<div class="calib-side">{"".join(side)}</div>')
     ratings = team_ratings(explorer)
     cycles = [c.id for c in explorer.normalized.data.config.cycles]
     parts.append(

@@ -95,7 +95,11 @@ class ExplorerApp:
             value=out_dir, description="Alignment document to folder", style=style, layout=widgets.Layout(width="760px")
         )
         self.folder.add_class("calib-folder")
-        self.write = widgets.Button(description="Write the alignment document as it stands today")
+        self.write = widgets.Button(
+            description="Write the alignment document",
+            tooltip="The person's alignment document as it stands today, as Markdown and HTML",
+            layout=widgets.Layout(width="auto"),
+        )
         self.write.add_class("calib-write")
         self.status = widgets.HTML()
         self.status.add_class("calib-status")
