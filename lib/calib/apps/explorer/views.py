@@ -105,7 +105,7 @@ def header_html(explorer: Explorer, window, as_of: dt.date) -> Safe:
     """The page's header line: whose people, how many, the cycle and the date it stands at."""
     people = team_people(explorer)
     state = f"mid-cycle, as of {as_of}" if as_of < window.end else f"ended {window.end}"
-    return Safe(f"Team explorer · {esc(explorer.manager)}'s people ({len(people)}) · {esc(window.id)}, {esc(state)}")
+    return Safe(f"{esc(explorer.manager)}'s people ({len(people)}) · {esc(window.id)}, {esc(state)}")
 
 
 def pairing_intro(view: Pairing) -> Safe:
