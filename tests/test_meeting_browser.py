@@ -49,7 +49,7 @@ def record(page, rating: str, reason: str) -> None:
 def test_the_whole_meeting(tmp_path):
     store = tmp_path / "sessions.sqlite"
     args = ("--session", "q3-eng", "--facilitator", "Fran Facilitator", "--store", str(store))
-    with serving(SAMPLE, tmp_path, args=args) as server, chromium() as browser:
+    with serving(SAMPLE, tmp_path, command=("serve", *args)) as server, chromium() as browser:
         other = second_page(browser)
         page = browser.page
         load(browser, server.url)

@@ -63,6 +63,12 @@ def _serve(args: argparse.Namespace) -> int:
     return cli_serve(args)
 
 
+def _explore(args: argparse.Namespace) -> int:
+    from calib.apps.explorer.serve import cli_explore
+
+    return cli_explore(args)
+
+
 def _alignment(args: argparse.Namespace) -> int:
     from calib.outputs.alignment.command import cli_alignment
 
@@ -145,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--facilitator", default=None, help="who records the changes (required with --session)")
     serve.add_argument("--store", default=None, help="SQLite file or postgresql:// URL (default: the config's)")
     serve.set_defaults(run=_serve)
+
+    explore = commands.add_parser("explore", help="serve one manager's team explorer with Voila (their people only)")
+    explore.add_argument("config", help="the cycle config (YAML)")
+    explore.add_argument("--manager", required=True, help="the manager's employee_id: the page holds only their people")
+    explore.add_argument("--port", type=int, default=8867)
+    explore.add_argument("--host", default="127.0.0.1", help="bind address (a token is required off loopback)")
+    explore.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    explore.set_defaults(run=_explore)
 
     alignment = commands.add_parser("alignment", help="performance alignment documents (Markdown + HTML)")
     alignment.add_argument("config", help="the cycle config (YAML)")

@@ -7,61 +7,32 @@
    edited input or a new version of an analysis is never served from a stale cache.
 2. How the paths reach the kernel: serve writes a copy of `notebooks/calibration_dashboard.ipynb`
    with its parameters injected by papermill (absolute `config` and `results` paths) into the
-   cache folder and starts Voila on that one file. In single-notebook mode Voila serves only that
-   notebook, and the notebook never reads URL parameters, so a URL cannot choose which files the
-   kernel reads. (Voila's `prelaunch_hook` could inject them per request instead, but Voila
-   refuses a prelaunch hook together with preheated kernels, and preheating is what makes a page
-   load fast.)
-3. Voila runs in this process with secure defaults: it binds 127.0.0.1 unless told otherwise and
-   requires a token off loopback; no tracebacks or code reach the page; preheated kernels; idle
-   kernels of closed tabs are culled; a template with no network fetch (see `voila_argv`).
+   cache folder and starts Voila on that one file (calib.apps.voila: a URL cannot choose which
+   files the kernel reads).
+3. Voila runs in this process with the workbench's secure defaults (calib.apps.voila): 127.0.0.1
+   unless told otherwise and a token off loopback, no tracebacks or code in the page, preheated
+   kernels, idle kernels culled, a template with no network fetch.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import ipaddress
-import json
 import os
-import secrets
 import shutil
-import sys
 import time
 from pathlib import Path
 
+from calib.apps import voila
+from calib.apps.voila import POOL_SIZE, TEMPLATE, is_loopback, voila_argv, write_template
 from calib.files import NOTEBOOKS
 
 CACHE_ROOT = Path("reports/.cache")  # relative to the working directory, like `calib analyze --out`
 NOTEBOOK = NOTEBOOKS / "calibration_dashboard.ipynb"
-TEMPLATE = "calib"
-POOL_SIZE = 2  # preheated kernels waiting for the next viewer: two fit a 2-core machine
-CULL_IDLE_TIMEOUT = 300  # seconds an idle kernel with no open tab lives on
-CULL_INTERVAL = 60
 SNAPSHOT = "snapshot"
 SNAPSHOT_FORMAT = 2  # raise when write_snapshot writes something new: older caches are then rebuilt
 # what ensure_analysis runs (code_digest)
 ANALYSIS_ROOTS = ("analyses.runner", "frame", "inputs.validate", "inputs.config")
-
-# Voila's lab template, minus its Font Awesome CDN stylesheets and the Mermaid loader: no request
-# ever leaves the server. Everything else (widget manager, spinner, styles) is the lab template's.
-TEMPLATE_INDEX = """\
-{%- extends 'lab/index.html.j2' -%}
-{% import "spinner.macro.html.j2" as spinner %}
-{%- block notebook_css -%}
-  {% if frontend == "voila" %}
-    {{ resources.include_js("static/voila-style.js") }}
-  {% endif %}
-  {{ spinner.css() }}
-  <style>
-    .jp-mod-noOutputs.jp-mod-noInput { display: none; }
-  </style>
-  {{ super.super() }}
-{%- endblock notebook_css -%}
-{%- block html_head_js_mermaidjs -%}
-{%- endblock html_head_js_mermaidjs -%}
-"""
-TEMPLATE_CONF = {"base_template": "lab"}
 
 
 def file_sha256(path: Path) -> str:
@@ -73,15 +44,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def code_digest() -> str:
+def code_digest(roots: tuple[str, ...] = ANALYSIS_ROOTS) -> str:
     """A digest of the library code behind the analysis and the snapshot, so a changed analysis is re-run.
 
-    The modules are those `calib.analyses.runner` and `calib.frame` import, followed through the
-    package's own imports: editing the dashboard, charts or reports leaves the cache valid.
+    The modules are those `roots` (by default `calib.analyses.runner` and `calib.frame`) import,
+    followed through the package's own imports: editing the dashboard, charts or reports leaves
+    the cache valid.
     """
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for name in sorted(analysis_modules(package)):
+    for name in sorted(analysis_modules(package, roots)):
         digest.update(name.encode())
         digest.update(_module_path(package, name).read_bytes())
     return digest.hexdigest()
@@ -205,118 +177,10 @@ def write_served_notebook(
 ) -> Path:
     """The dashboard notebook with `config`, `results`, `cache` (and `extra`) injected by papermill, in results/voila/.
 
-    That folder is Voila's root. The copy is rewritten only when the notebook or the paths change.
+    That folder is Voila's root. The copy is rewritten only when the notebook or the parameters change.
     """
-    from calib.errors import UsageError
-    from calib.files import write_text_atomic
-
-    if not source.is_file():
-        raise UsageError(f"serve: the dashboard notebook {source} is missing (run from a clone of the repository)")
     parameters = {"config": str(config_path), "results": str(results), "cache": str(cache_root), **(extra or {})}
-    key = hashlib.sha256(source.read_bytes() + json.dumps(parameters, sort_keys=True).encode()).hexdigest()
-    target = results / "voila" / source.name
-    if target.is_file():
-        try:
-            if json.loads(target.read_text(encoding="utf-8"))["metadata"].get("calib_served_from") == key:
-                return target
-        except (ValueError, KeyError):
-            pass  # unreadable: write it again
-    import nbformat
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    notebook = load_notebook_node(str(source))  # papermill's reader: every cell gets a tags list
-    notebook.metadata.pop("jupytext", None)
-    parameterized = parameterize_notebook(notebook, parameters, kernel_name="python3", language="python")
-    parameterized.metadata["calib_served_from"] = key
-    write_text_atomic(target, nbformat.writes(parameterized))
-    return target
-
-
-def write_template(cache_root: Path) -> Path:
-    """Write the `calib` Voila template; returns the folder to add to JUPYTER_PATH."""
-    from calib.files import write_text_atomic
-
-    root = Path(cache_root).resolve() / "voila-template"
-    folder = root / "voila" / "templates" / TEMPLATE
-    write_text_atomic(folder / "index.html.j2", TEMPLATE_INDEX)
-    write_text_atomic(folder / "conf.json", json.dumps(TEMPLATE_CONF) + "\n")
-    return root
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def voila_argv(notebook: Path, *, host: str, port: int, token: str | None, open_browser: bool) -> list[str]:
-    """Voila's command line: secure, fast and steady defaults (see the module docstring).
-
-    Parameters
-    ----------
-    token
-        Required when `host` is not a loopback address; None on loopback (no token needed).
-    """
-    if token is None and not is_loopback(host):
-        raise ValueError(f"a token is required when serving on {host} (not a loopback address)")
-    argv = [
-        str(notebook),
-        f"--Voila.ip={host}",
-        f"--Voila.port={port}",
-        "--Voila.port_retries=0",  # the port asked for, or a clear failure: never a surprise port
-        f"--Voila.open_browser={open_browser}",
-        f"--VoilaConfiguration.template={TEMPLATE}",
-        "--VoilaConfiguration.show_tracebacks=False",
-        "--VoilaConfiguration.strip_sources=True",
-        "--VoilaConfiguration.preheat_kernel=True",
-        f"--VoilaConfiguration.default_pool_size={POOL_SIZE}",
-        "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",  # its lab extension errors inside Voila
-        "--KernelManager.transport=ipc",  # kernels talk over Unix sockets in a private folder, no TCP ports
-        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_TIMEOUT}",
-        f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
-        # A tab still open on the projector keeps its kernel however long the room talks;
-        # a closed tab disconnects, and its kernel is culled after the idle timeout.
-        "--MappingKernelManager.cull_connected=False",
-    ]
-    if token is not None:
-        argv.append(f"--Voila.token={token}")
-    return argv
-
-
-def dashboard_url(host: str, port: int, token: str | None) -> str:
-    """The URL to open (with the token when one is required)."""
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-
-
-def cli_serve(args: argparse.Namespace) -> int:
-    """`calib serve CONFIG [--port] [--host] [--no-browser]`: analyse if needed, then serve with Voila."""
-    config_path = Path(args.config).resolve()
-    cache_root = CACHE_ROOT.resolve()
-    meeting = session_parameters(config_path, args)
-    results = ensure_analysis(config_path, cache_root)
-    notebook = write_served_notebook(results, config_path, cache_root, extra=meeting)
-    template_root = write_template(cache_root)
-    token = None if is_loopback(args.host) else secrets.token_urlsafe(32)
-    argv = voila_argv(
-        notebook, host=args.host, port=args.port, token=token, open_browser=token is None and not args.no_browser
-    )
-    print(f"Calibration dashboard for {args.config}: {dashboard_url(args.host, args.port, token)}", flush=True)
-    if meeting:
-        who = meeting["facilitator"]
-        print(f"Session {meeting['session']!r}, facilitated by {who}: changes are recorded.", flush=True)
-    if token:
-        print("Anyone with this URL can see the dashboard: share it only with the room.", flush=True)
-    paths = [str(template_root), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)  # where Voila finds the `calib` template
-    sys.stdout.flush()
-    voila_app().launch_instance(argv=argv)
-    return 0
+    return voila.write_served_notebook(source, parameters, results / "voila")
 
 
 def session_parameters(config_path: Path, args: argparse.Namespace) -> dict[str, str]:
@@ -344,42 +208,42 @@ def session_parameters(config_path: Path, args: argparse.Namespace) -> dict[str,
     return {"session": name, "store": store, "facilitator": facilitator}
 
 
-def voila_app():
-    """Voila's application, with its page handler fixed in three ways (see PageHandler)."""
-    from voila.app import Voila
-    from voila.tornado.handler import TornadoVoilaHandler
+def dashboard_url(host: str, port: int, token: str | None) -> str:
+    """The URL to open (with the token when one is required)."""
+    return voila.app_url(host, port, token)
 
-    class PageHandler(TornadoVoilaHandler):
-        """The page, with three fixes.
 
-        - It sets the `_xsrf` cookie: the page shuts its kernel down on `beforeunload` with a beacon
-          that echoes that cookie, which Voila never sets, so every shutdown failed with 403 and
-          kernels piled up until culled (voila-dashboards/voila#1458).
-        - A page asked for just after start waits for the pooled kernel already starting instead of
-          starting one more (Voila records its pool only once a pooled kernel runs).
-        - `?template=` and `?theme=` are ignored: a URL chooses nothing on the server (another
-          template would also fetch fonts from a CDN and skip the preheated kernels).
-        """
+def cli_serve(args: argparse.Namespace) -> int:
+    """`calib serve CONFIG [--port] [--host] [--no-browser]`: analyse if needed, then serve with Voila."""
+    config_path = Path(args.config).resolve()
+    cache_root = CACHE_ROOT.resolve()
+    meeting = session_parameters(config_path, args)
+    results = ensure_analysis(config_path, cache_root)
+    notebook = write_served_notebook(results, config_path, cache_root, extra=meeting)
+    if meeting:
+        who = meeting["facilitator"]
+        print(f"Session {meeting['session']!r}, facilitated by {who}: changes are recorded.", flush=True)
+    return voila.launch(
+        notebook,
+        cache_root,
+        host=args.host,
+        port=args.port,
+        no_browser=args.no_browser,
+        banner=f"Calibration dashboard for {args.config}",
+        warning="Anyone with this URL can see the dashboard: share it only with the room.",
+    )
 
-        async def get(self, path=None):
-            self.xsrf_token  # noqa: B018 (a property read for its side effect: the _xsrf cookie)
-            await super().get(path)
 
-        def get_argument(self, name, default=None, strip=True):
-            if name in ("template", "theme"):
-                return default
-            return super().get_argument(name, default, strip)
-
-        def should_use_rendered_notebook(self, notebook_data, pool_size, template_name, theme, request_args):
-            if pool_size > 0 and not notebook_data:
-                return True
-            return super().should_use_rendered_notebook(notebook_data, pool_size, template_name, theme, request_args)
-
-    class CalibVoila(Voila):
-        def init_handlers(self):
-            return [
-                (route[0], PageHandler, *route[2:]) if route[1] is TornadoVoilaHandler else route
-                for route in super().init_handlers()
-            ]
-
-    return CalibVoila
+__all__ = [  # the shared Voila pieces tests and benchmarks read from here
+    "POOL_SIZE",
+    "TEMPLATE",
+    "analysis_fingerprint",
+    "code_digest",
+    "dashboard_url",
+    "ensure_analysis",
+    "is_loopback",
+    "voila_argv",
+    "write_served_notebook",
+    "write_snapshot",
+    "write_template",
+]

@@ -25,6 +25,7 @@ OTHER_BENCHMARKS = [
     ("calib.bench.alignment", "run"),
     ("calib.bench.sessions", "run"),
     ("calib.bench.meeting", "run"),
+    ("calib.bench.explorer", "run"),
 ]
 LARGE_ORG = {"people": 10_000, "managers": 1_200, "deployments": 1_000_000, "seed": 7}
 

@@ -124,21 +124,23 @@ def serving(
     wait_for_pool: bool = True,
     timeout: float = 600,
     env: dict[str, str | None] | None = None,
-    args: tuple[str, ...] = (),
+    command: tuple[str, ...] = ("serve",),
+    banner: str = "Calibration dashboard for",
 ) -> Iterator[Server]:
     """Run `python -m calib.cli serve CONFIG [ARGS]` in `workdir` (its analysis cache: workdir/reports/.cache).
 
-    The server runs in its own process group, which is always stopped on exit (TERM, then KILL),
-    and so is every kernel it started, even when the caller fails.
+    `command` picks another app (e.g. `("explore", "--manager", "E0049")`), which prints `banner`
+    before its URL. The server runs in its own process group, which is always stopped on exit
+    (TERM, then KILL), and so is every kernel it started, even when the caller fails.
     """
     port = free_port()
     log = Path(workdir) / f"serve-{port}.log"
     extra = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     env = {k: v for k, v in {**os.environ, **extra}.items() if v is not None}
-    command = [sys.executable, "-m", "calib.cli", "serve", str(config), "--port", str(port), "--host", host]
+    argv = [sys.executable, "-m", "calib.cli", command[0], str(config), *command[1:], "--port", str(port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*command, *args, "--no-browser"],
+            [*argv, "--host", host, "--no-browser"],
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -147,7 +149,7 @@ def serving(
         )
     server = Server(process, port, f"http://127.0.0.1:{port}/", log, time.monotonic())
     try:
-        wait_until(lambda: "Calibration dashboard for" in server.text(), timeout, "dashboard URL", server)
+        wait_until(lambda: banner in server.text(), timeout, "the app's URL", server)
         token = re.search(r"\?token=([\w-]+)", server.text())
         if token:
             server.url += f"?token={token.group(1)}"

@@ -6,10 +6,3 @@ its own module (`overview`, `managers`, `disciplines`, `team_context`, `person`,
 and the projector's stylesheet), `layout` (projector charts) and `summaries` (what several tabs
 compute alike). Tab modules never import each other or `views`.
 """
-
-import sys
-
-# jsonschema imports rfc3987-syntax for its optional IRI format check, which builds a parser at
-# import time (about 2 s of every kernel's start); altair never checks IRIs, so skip it. Set here,
-# in the package every dashboard module is imported through, so it runs before any of them loads altair.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

@@ -1,0 +1,207 @@
+"""Serving a notebook with Voila the workbench's way: offline, loopback, no code, preheated kernels.
+
+Shared by `calib serve` (the dashboard, calib.apps.serve) and `calib explore` (the manager's
+explorer, calib.apps.explorer.serve):
+
+- `write_served_notebook`: a copy of a notebook with its parameters injected by papermill, the
+  only way paths reach a kernel. In single-notebook mode Voila serves only that file and the
+  notebooks never read URL parameters, so a URL cannot choose what the kernel reads. (Voila's
+  `prelaunch_hook` could inject them per request instead, but Voila refuses a prelaunch hook
+  together with preheated kernels, and preheating is what makes a page load fast.)
+- `voila_argv`: secure defaults. It binds 127.0.0.1 unless told otherwise and requires a token off
+  loopback; no tracebacks or code reach the page; preheated kernels; idle kernels of closed tabs
+  are culled; kernels accept only widget messages from the page (Voila's own rule), never code.
+- `write_template`: Voila's lab template without its CDN stylesheets: the page fetches nothing
+  from the network.
+- `launch`: print the URL (with a fresh token off loopback) and run Voila in this process, with
+  the page handler fixed in three ways (`voila_app`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+TEMPLATE = "calib"
+POOL_SIZE = 2  # preheated kernels waiting for the next viewer: two fit a 2-core machine
+CULL_IDLE_TIMEOUT = 300  # seconds an idle kernel with no open tab lives on
+CULL_INTERVAL = 60
+
+# Voila's lab template, minus its Font Awesome CDN stylesheets and the Mermaid loader: no request
+# ever leaves the server. Everything else (widget manager, spinner, styles) is the lab template's.
+TEMPLATE_INDEX = """\
+{%- extends 'lab/index.html.j2' -%}
+{% import "spinner.macro.html.j2" as spinner %}
+{%- block notebook_css -%}
+  {% if frontend == "voila" %}
+    {{ resources.include_js("static/voila-style.js") }}
+  {% endif %}
+  {{ spinner.css() }}
+  <style>
+    .jp-mod-noOutputs.jp-mod-noInput { display: none; }
+  </style>
+  {{ super.super() }}
+{%- endblock notebook_css -%}
+{%- block html_head_js_mermaidjs -%}
+{%- endblock html_head_js_mermaidjs -%}
+"""
+TEMPLATE_CONF = {"base_template": "lab"}
+
+
+def write_served_notebook(source: Path, parameters: Mapping[str, object], folder: Path) -> Path:
+    """`source` with `parameters` injected by papermill, written as folder/<name> (Voila's root).
+
+    The copy is rewritten only when the notebook or the parameters change. A UsageError names a
+    missing notebook (the apps run from a clone of the repository).
+    """
+    from calib.errors import UsageError
+    from calib.files import write_text_atomic
+
+    if not source.is_file():
+        raise UsageError(f"the notebook {source} is missing (run from a clone of the repository)")
+    key = hashlib.sha256(source.read_bytes() + json.dumps(dict(parameters), sort_keys=True).encode()).hexdigest()
+    target = Path(folder) / source.name
+    if target.is_file():
+        try:
+            if json.loads(target.read_text(encoding="utf-8"))["metadata"].get("calib_served_from") == key:
+                return target
+        except (ValueError, KeyError):
+            pass  # unreadable: write it again
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    notebook = load_notebook_node(str(source))  # papermill's reader: every cell gets a tags list
+    notebook.metadata.pop("jupytext", None)
+    parameterized = parameterize_notebook(notebook, dict(parameters), kernel_name="python3", language="python")
+    parameterized.metadata["calib_served_from"] = key
+    write_text_atomic(target, nbformat.writes(parameterized))
+    return target
+
+
+def write_template(cache_root: Path) -> Path:
+    """Write the `calib` Voila template; returns the folder to add to JUPYTER_PATH."""
+    from calib.files import write_text_atomic
+
+    root = Path(cache_root).resolve() / "voila-template"
+    folder = root / "voila" / "templates" / TEMPLATE
+    write_text_atomic(folder / "index.html.j2", TEMPLATE_INDEX)
+    write_text_atomic(folder / "conf.json", json.dumps(TEMPLATE_CONF) + "\n")
+    return root
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def voila_argv(notebook: Path, *, host: str, port: int, token: str | None, open_browser: bool) -> list[str]:
+    """Voila's command line: secure, fast and steady defaults (see the module docstring).
+
+    Parameters
+    ----------
+    token
+        Required when `host` is not a loopback address; None on loopback (no token needed).
+    """
+    if token is None and not is_loopback(host):
+        raise ValueError(f"a token is required when serving on {host} (not a loopback address)")
+    argv = [
+        str(notebook),
+        f"--Voila.ip={host}",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",  # the port asked for, or a clear failure: never a surprise port
+        f"--Voila.open_browser={open_browser}",
+        f"--VoilaConfiguration.template={TEMPLATE}",
+        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.preheat_kernel=True",
+        f"--VoilaConfiguration.default_pool_size={POOL_SIZE}",
+        "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",  # its lab extension errors inside Voila
+        "--KernelManager.transport=ipc",  # kernels talk over Unix sockets in a private folder, no TCP ports
+        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_TIMEOUT}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
+        # A tab still open on the projector keeps its kernel however long the room talks;
+        # a closed tab disconnects, and its kernel is culled after the idle timeout.
+        "--MappingKernelManager.cull_connected=False",
+    ]
+    if token is not None:
+        argv.append(f"--Voila.token={token}")
+    return argv
+
+
+def app_url(host: str, port: int, token: str | None) -> str:
+    """The URL to open (with the token when one is required)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+
+
+def launch(
+    notebook: Path, cache_root: Path, *, host: str, port: int, no_browser: bool, banner: str, warning: str
+) -> int:
+    """Serve `notebook` with Voila in this process until stopped; prints `banner: URL` first.
+
+    Off loopback a fresh token is made and printed once, followed by `warning`.
+    """
+    template_root = write_template(cache_root)
+    token = None if is_loopback(host) else secrets.token_urlsafe(32)
+    argv = voila_argv(notebook, host=host, port=port, token=token, open_browser=token is None and not no_browser)
+    print(f"{banner}: {app_url(host, port, token)}", flush=True)
+    if token:
+        print(warning, flush=True)
+    paths = [str(template_root), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)  # where Voila finds the `calib` template
+    sys.stdout.flush()
+    voila_app().launch_instance(argv=argv)
+    return 0
+
+
+def voila_app():
+    """Voila's application, with its page handler fixed in three ways (see PageHandler)."""
+    from voila.app import Voila
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    class PageHandler(TornadoVoilaHandler):
+        """The page, with three fixes.
+
+        - It sets the `_xsrf` cookie: the page shuts its kernel down on `beforeunload` with a beacon
+          that echoes that cookie, which Voila never sets, so every shutdown failed with 403 and
+          kernels piled up until culled (voila-dashboards/voila#1458).
+        - A page asked for just after start waits for the pooled kernel already starting instead of
+          starting one more (Voila records its pool only once a pooled kernel runs).
+        - `?template=` and `?theme=` are ignored: a URL chooses nothing on the server (another
+          template would also fetch fonts from a CDN and skip the preheated kernels).
+        """
+
+        async def get(self, path=None):
+            self.xsrf_token  # noqa: B018 (a property read for its side effect: the _xsrf cookie)
+            await super().get(path)
+
+        def get_argument(self, name, default=None, strip=True):
+            if name in ("template", "theme"):
+                return default
+            return super().get_argument(name, default, strip)
+
+        def should_use_rendered_notebook(self, notebook_data, pool_size, template_name, theme, request_args):
+            if pool_size > 0 and not notebook_data:
+                return True
+            return super().should_use_rendered_notebook(notebook_data, pool_size, template_name, theme, request_args)
+
+    class CalibVoila(Voila):
+        def init_handlers(self):
+            return [
+                (route[0], PageHandler, *route[2:]) if route[1] is TornadoVoilaHandler else route
+                for route in super().init_handlers()
+            ]
+
+    return CalibVoila
