@@ -67,7 +67,8 @@ class EvidenceTerms:
         return (
             "A reason cites evidence when it contains an http(s) link, or names (as a whole word, in any case, "
             f"plural allowed) an evidence category ({listed(self.categories)}), a kind of evidence in the evidence "
-            f"input ({listed(self.kinds)}) or a criterion of the leveling framework ({listed(self.criteria)}). "
+            f"input ({listed(self.kinds)}) or a criterion of the leveling framework or the evidence input "
+            f"({listed(self.criteria)}). "
             "It shows whether a change points at something the room can check, not whether that evidence is good."
         )
 

@@ -75,6 +75,14 @@ def lineage(ctx: ReportContext) -> list[Part]:
                 "- run time: " + ", ".join(f"{md(k.replace('_', ' '))} {float(v):.1f} s" for k, v in seconds.items())
             )
         lines.append(f"- generated at {md(info.get('generated_at'))}")
+        session = info.get("session")
+        if session:
+            lines.append(
+                f"- after calibration = calibration session {md(session.get('name'))} ({md(session.get('status'))}, "
+                f"scope {md(session.get('scope'))}, {session.get('events')} events, head hash "
+                f"{_code(session.get('head_hash'))}, {'verified' if session.get('verified') else 'NOT verified'}), "
+                f"stored in {md(session.get('store'))}"
+            )
         for item in info.get("hidden_in_blind_mode", []):
             lines.append(f"- {md(item)}: {HIDDEN}")
     parts = [Part("Every input, as read for this report:", table=table), Part("\n".join(lines))]
