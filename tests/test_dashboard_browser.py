@@ -118,12 +118,12 @@ def test_a_filter_change_redraws_the_charts(server, browser):
     load(browser, server.url)
     before, header = visible_charts(page), page.inner_text(".calib-header")
     select(page, "discipline", "product")
-    wait_until(lambda: visible_charts(page) != before, 20, "the chart to change")
+    wait_until(lambda: visible_charts(page) != before, 60, "the chart to change")
     assert page.inner_text(".calib-header") != header
     open_tab(page, "Managers")
     managers = visible_charts(page)
     select(page, "org", "Platform")
-    wait_until(lambda: visible_charts(page) != managers, 20, "the managers chart to follow the filter")
+    wait_until(lambda: visible_charts(page) != managers, 60, "the managers chart to follow the filter")
     assert_healthy(page)
     assert not browser.errors, browser.errors
 
