@@ -81,34 +81,28 @@ def _session_positions(sources: Sources, ids: pd.Series) -> tuple[np.ndarray, np
     return in_cycle[keep], where[keep]
 
 
-def session_rows(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFrame:
-    """The session's people in view: the frame's rows (filters applied) joined with the session's columns."""
-    rows = sources.rows(filters)
-    keep = ["employee_id", "rating", "potential", "version", "flagged", "discussed", "notes", "submitted_rating"]
-    joined = rows.merge(
-        table[keep].rename(columns={"rating": "now", "potential": "potential_now"}),
-        on="employee_id",
-        how="inner",
-    )
-    return joined
-
-
 def queue(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFrame:
     """People in view and in the session, in the order the room should discuss them (see module docstring).
 
+    Reads the current ratings from the frame (`apply_session` wrote them) and only the few flagged
+    and discussed ids from the session's table, so it costs no join at 10k people.
     Returns employee_id, label, why, priority, discussed.
     """
-    rows = session_rows(sources, filters, table)
+    rows = sources.rows(filters)
+    in_session = set(table["employee_id"].astype(str))
+    rows = rows[rows["employee_id"].astype(str).isin(in_session)].reset_index(drop=True)
     if rows.empty:
         return pd.DataFrame(columns=["employee_id", "label", "why", "priority", "discussed"])
     ids = rows["employee_id"].astype(str)
     labels = sources.labels(filters.blind)
-    priority = pd.Series(9, index=rows.index)
+    priority = np.full(len(rows), 9)
 
     def mark(mask: pd.Series | np.ndarray, level: int) -> None:
-        priority.loc[np.asarray(mask) & (priority.to_numpy() > level)] = level
+        priority[np.asarray(mask, dtype=bool) & (priority > level)] = level
 
-    mark(rows["flagged"].astype(bool), 0)
+    flagged_people = set(table.loc[table["flagged"].astype(bool), "employee_id"].astype(str))
+    discussed = ids.isin(set(table.loc[table["discussed"].astype(bool), "employee_id"].astype(str)))
+    mark(ids.isin(flagged_people), 0)
     findings = sources.results.findings
     if not findings.empty:
         subjects = findings["subject"].astype(str)
@@ -120,17 +114,17 @@ def queue(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFra
     if pairs is not None and len(pairs):
         mark(ids.isin(set(pairs["employee_id"].astype(str)) | set(pairs["reference_employee_id"].astype(str))), 4)
     scale = sources.config.rating_labels
-    now = rows["now"].astype(str)
+    now = rows["final_rating"].astype(str)
     mark(now.isin([scale[0], scale[-1]]), 5)
-    mark(_moves(sources, rows).abs() >= BIG_MOVE, 6)
+    mark(_moves(sources, rows.assign(now=now)).abs() >= BIG_MOVE, 6)
     why = dict(REASONS)
     out = pd.DataFrame(
         {
             "employee_id": ids,
             "label": ids.map(lambda i: labels.get(i, i)),
-            "why": priority.map(why),
+            "why": pd.Series(priority).map(why),
             "priority": priority,
-            "discussed": rows["discussed"].astype(bool),
+            "discussed": discussed.to_numpy(),
         }
     )
     return out.sort_values(["discussed", "priority", "label"], kind="stable", ignore_index=True)
