@@ -90,10 +90,10 @@ def queue(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFra
     """
     rows = sources.rows(filters)
     in_session = set(table["employee_id"].astype(str))
-    rows = rows[rows["employee_id"].astype(str).isin(in_session)].reset_index(drop=True)
+    rows = rows[_objects(rows["employee_id"]).isin(in_session).to_numpy()].reset_index(drop=True)
     if rows.empty:
         return pd.DataFrame(columns=["employee_id", "label", "why", "priority", "discussed"])
-    ids = rows["employee_id"].astype(str)
+    ids = _objects(rows["employee_id"])  # hashed lookups: Arrow strings would be boxed one by one in isin
     labels = sources.labels(filters.blind)
     priority = np.full(len(rows), 9)
 
@@ -109,7 +109,7 @@ def queue(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFra
         mark(ids.isin(set(subjects[findings["severity"] == "alert"])), 1)
         mark(ids.isin(set(subjects[findings["severity"] == "warning"])), 2)
         flagged = set(subjects[findings["kind"].isin(MANAGER_KINDS) & findings["severity"].isin(["alert", "warning"])])
-        mark(rows["reviewer_id"].astype(str).isin(flagged), 3)
+        mark(_objects(rows["reviewer_id"]).isin(flagged), 3)
     pairs = sources.results.table("seam_pairs")
     if pairs is not None and len(pairs):
         mark(ids.isin(set(pairs["employee_id"].astype(str)) | set(pairs["reference_employee_id"].astype(str))), 4)
@@ -128,6 +128,11 @@ def queue(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd.DataFra
         }
     )
     return out.sort_values(["discussed", "priority", "label"], kind="stable", ignore_index=True)
+
+
+def _objects(values: pd.Series) -> pd.Series:
+    """Values as a plain object Series of str (fast hashed `isin`/`map`)."""
+    return pd.Series(values.astype(str).to_numpy(dtype=object), dtype=object)
 
 
 def _moves(sources: Sources, rows: pd.DataFrame) -> pd.Series:
