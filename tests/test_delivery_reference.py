@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA, ROOT, TINY_CONFIG, TINY_FILES
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import DATA, ROOT, TINY_CONFIG, TINY_FILES  # noqa: E402
-
-from calib.delivery.dora import monthly_periods, periods_from_cycles, team_dora  # noqa: E402
-from calib.delivery.slo import team_slos  # noqa: E402
-from calib.inputs.config import load_config  # noqa: E402
-from calib.inputs.validate import load_cycle  # noqa: E402
+from calib.delivery.dora import monthly_periods, periods_from_cycles, team_dora
+from calib.delivery.slo import team_slos
+from calib.inputs.config import load_config
+from calib.inputs.validate import load_cycle
 
 REFERENCE = DATA / "delivery_reference"
 TOLERANCE = 1e-12

@@ -41,7 +41,6 @@ from conftest import ROOT
 
 from calib.delivery.benchmarks import grade
 from calib.delivery.dora import (
-    by_deployment_id,
     change_lead_times,
     periods_from_cycles,
     production_deployments,
@@ -435,11 +434,8 @@ def pr_quantities(folder: Path, loaded: Loaded, panels: dict) -> list[Quantity]:
     data = loaded.data
     leads = None
     if data is not None and data.has("changes") and data.has("deployments"):
-        deployments = data["deployments"]
-        deploys = production_deployments(deployments, data["services"], data.config.dora.production_environment)
-        changes = data["changes"]
-        changes = changes.assign(deployment_id=by_deployment_id(changes["deployment_id"], deployments))
-        leads = change_lead_times(deploys, changes)
+        environment = data.config.dora.production_environment
+        leads = change_lead_times(data["deployments"], data["services"], data["changes"], environment)
     out = []
     for pr in prs:
         name = f"project_pr_metrics {pr['id']}"
