@@ -21,8 +21,8 @@ from conftest import DATA, ROOT, TINY_CONFIG, TINY_FILES
 
 from calib.delivery.dora import monthly_periods, periods_from_cycles, team_dora
 from calib.delivery.slo import team_slos
+from calib.delivery.sources import load_cycle
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 
 REFERENCE = DATA / "delivery_reference"
 TOLERANCE = 1e-12

@@ -47,11 +47,12 @@ from calib.delivery.dora import (
     team_dora,
     team_incidents,
 )
+from calib.delivery.sources import load_cycle
 from calib.errors import ConfigError, InputError
 from calib.inputs import adapters
 from calib.inputs.config import load_config
 from calib.inputs.load import read_table
-from calib.inputs.validate import CycleData, load_cycle
+from calib.inputs.validate import CycleData
 
 DEVLAKE = Path(__file__).resolve().parents[1].parent / "shared" / "external" / "devlake"  # ../shared from the repo
 CYCLE = "devlake"

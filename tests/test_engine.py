@@ -13,8 +13,8 @@ from calib.delivery import expressions
 from calib.delivery.dora import dora_query, periods_from_cycles, team_dora
 from calib.delivery.engine import ROW, Engine, connect, redact
 from calib.delivery.slo import slo_query
+from calib.delivery.sources import load_cycle
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 
 DIALECTS = ["duckdb", "postgres", "snowflake", "bigquery", "trino"]
 WITHOUT_MEDIAN = {"bigquery", "trino"}  # Ibis has no Median rule for these: the window form
@@ -72,7 +72,7 @@ def test_the_window_median_is_the_ordinary_median():
 
 
 def test_the_window_form_gives_the_reference_figures_on_the_sample(sample):
-    engine = Engine(connect().backend, median="window")
+    engine = Engine(sample.engine.backend, median="window")
     assert not engine.builtin_median
     computed = team_dora(sample, periods_from_cycles(sample.config.cycles), engine=engine)
     expected = pd.read_csv(REFERENCE / "sample__dora_cycles.csv", dtype=str, keep_default_na=False)

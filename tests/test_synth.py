@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from calib.delivery.sources import load_cycle
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 from calib.synth.org import (
     GUIDELINE,
     INPUTS,

@@ -19,9 +19,9 @@ EXIT_INTERNAL = 3
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
     from calib.outputs.summary import summarize
 
     print(summarize(normalize(load_cycle(load_config(args.config)))))
@@ -30,9 +30,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from calib.analyses.runner import run_analyses, write_analysis
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     analysis = run_analyses(normalize(load_cycle(load_config(args.config))))
     out = Path(args.out)

@@ -56,9 +56,9 @@ class PersonView:
 
 def load(config_path: str | Path) -> Explorer:
     """Load, check and normalize a cycle and its leveling framework (errors: calib.errors)."""
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     config = load_config(config_path)
     return Explorer(normalize(load_cycle(config)), load_leveling(config))

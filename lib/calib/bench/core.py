@@ -54,9 +54,9 @@ def ensure_org(folder: Path, params: dict, fmt: str = "csv") -> Path:
 
 def pipeline(config_path: str) -> dict:
     """Load, validate and normalize one cycle; seconds per stage and peak RSS of this process."""
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     started = time.perf_counter()
     config = load_config(config_path)
@@ -77,9 +77,9 @@ def pipeline(config_path: str) -> dict:
 def analyze_timing(config_path: str) -> dict:
     """Seconds to load+normalize and to run every analysis, and peak RSS."""
     from calib.analyses.runner import run_analyses
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     started = time.perf_counter()
     normalized = normalize(load_cycle(load_config(config_path)))

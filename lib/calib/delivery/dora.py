@@ -339,13 +339,12 @@ def team_dora(data: CycleData, periods: Sequence[Period], *, engine: Engine | No
         raw = dora_from_team_metrics(data["team_metrics"], periods)
     elif (data.has("deployments") or data.has("incidents")) and data.has("services"):
         raw = dora_from_events(
-            data.tables.get("deployments"),
-            data.tables.get("incidents"),
+            *(data.table(name) if data.has(name) else None for name in ("deployments", "incidents")),
             data["services"],
             periods,
-            changes=data.tables.get("changes"),
+            changes=data.table("changes") if data.has("changes") else None,
             environment=config.dora.production_environment,
-            engine=engine,
+            engine=engine or data.engine,
         )
     else:
         return pd.DataFrame(columns=["team", "period", *METRIC_COLUMNS])

@@ -74,14 +74,15 @@ class Engine:
         self.log.append({"query": what, "engine": self.name, "at": at, "seconds": time.perf_counter() - started})
         return result
 
-    def cache(self, expr: ibis.Table) -> ibis.Table:
-        """A result the engine keeps in a temporary table, because several parts of a query read it.
+    def cache(self, expr: ibis.Table, *, session: bool = False) -> ibis.Table:
+        """A result the engine keeps in a temporary table, because several queries read it.
 
-        Dropped by `release` (and with the session).
+        Dropped by `release`, or, with `session`, only when the connection closes.
         """
         name = f"calib_{uuid.uuid4().hex}"
         table = self.backend.create_table(name, expr, temp=True)
-        self.temporary.append(name)
+        if not session:
+            self.temporary.append(name)
         return table
 
     def release(self) -> None:
