@@ -113,7 +113,8 @@ def delivery_benchmarks(scales: list[str]) -> int:
             + (" (target: within 1.5x of the reference query, < 2 GB)" if scale == "10M" else " (bounded memory)"),
             flush=True,
         )
-        config = delivery.ensure_events(BENCH_DIR / f"events-{scale}", deployments)
+        base = ensure_org(BENCH_DIR / "org-10k-parquet", LARGE_ORG, fmt="parquet")
+        config = delivery.ensure_events(BENCH_DIR / f"events-{scale}", deployments, base)
         ours = _in_child("--child-validate", str(config))
         theirs = _in_child("--child-reference", str(config))
         gap = delivery.largest_difference(ours["dora"], theirs["dora"])

@@ -93,16 +93,13 @@ COMPARED = ["deploy_days_per_week", "deployments", "lead_time_hours", "lead_time
             "time_to_restore_hours"]  # fmt: skip
 
 
-def ensure_events(folder: Path, deployments: int, seed: int = 11) -> Path:
-    """The 10k-person bench org with `deployments` deployments, 2x changes, 0.1x incidents as Parquet."""
-    from calib.bench.core import LARGE_ORG, ensure_org
-
+def ensure_events(folder: Path, deployments: int, base: Path, seed: int = 11) -> Path:
+    """The org of `base` (a cycle.yml of Parquet inputs) with new events: 2 changes per deployment, 0.1 incidents."""
     marker = folder / "events.json"
-    wanted = json.dumps({"deployments": deployments, "seed": seed, "org": LARGE_ORG})
+    wanted = json.dumps({"deployments": deployments, "seed": seed, "base": (base.parent / "params.json").read_text()})
     config = folder / "cycle.yml"
     if marker.is_file() and marker.read_text() == wanted and config.is_file():
         return config
-    base = ensure_org(folder.parent / "org-10k-parquet", LARGE_ORG, fmt="parquet")
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("people", "reviews", "criteria_scores", "evidence", "peer_feedback", "slos", "teams", "expectations"):
         source = base.parent / f"{name}.parquet"

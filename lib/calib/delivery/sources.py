@@ -205,7 +205,8 @@ def _renamed(table: ir.Table, rename: Mapping[str, str], service: str | None) ->
     clean = {c: c.replace("\ufeff", "").strip() for c in table.columns}
     names = {k.replace("\ufeff", "").strip(): v for k, v in rename.items()}
     mapping = {names.get(new, new): old for old, new in clean.items() if old != ROW}
-    table = table.select(ROW, **{new: table[old] for new, old in mapping.items()})
+    kept = [ROW] if ROW in table.columns else []
+    table = table.select(*kept, **{new: table[old] for new, old in mapping.items()})
     if service is not None:
         given = table.service.cast("string").strip().nullif("") if "service" in table.columns else None
         table = table.mutate(service=given.coalesce(service) if given is not None else ibis.literal(service))
