@@ -32,8 +32,8 @@ export_dir: str = ""  # empty: no export; else a folder for the team's talent ma
 import altair as alt  # noqa: E402, RUF100
 from IPython.display import Markdown, display  # noqa: E402, RUF100
 
-from calib.apps import explorer as explorer  # noqa: E402, RUF100
-from calib.apps import talent
+from calib.apps import explorer  # noqa: E402, RUF100
+from calib.outputs import talent  # noqa: E402, RUF100
 
 if widget_charts:
     alt.JupyterChart.enable_offline()  # the chart JavaScript is bundled into the page, not fetched

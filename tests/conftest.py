@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pg_server import postgres_server, store_url  # noqa: F401  (fixtures: a throwaway PostgreSQL, a fresh store)
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

@@ -18,13 +18,34 @@ EXIT_INVALID = 1
 EXIT_INTERNAL = 3
 
 
+class _Progress:
+    """Stages of long work on one line of a terminal's stderr, cleared when the work is done."""
+
+    def __call__(self, stage: str) -> None:
+        print(f"\r\033[K{stage}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _progress(args: argparse.Namespace) -> _Progress | None:
+    """A progress line on a terminal; None when stderr is not a terminal or with --quiet."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None
+    return _Progress()
+
+
 def _validate(args: argparse.Namespace) -> int:
     from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
     from calib.outputs.summary import summarize
 
-    print(summarize(normalize(load_cycle(load_config(args.config)))))
+    progress = _progress(args)
+    normalized = normalize(load_cycle(load_config(args.config), progress=progress))
+    if progress:
+        progress.done()
+    print(summarize(normalized))
     return 0
 
 
@@ -34,7 +55,13 @@ def _analyze(args: argparse.Namespace) -> int:
     from calib.frame import normalize
     from calib.inputs.config import load_config
 
-    analysis = run_analyses(normalize(load_cycle(load_config(args.config))))
+    progress = _progress(args)
+    normalized = normalize(load_cycle(load_config(args.config), progress=progress))
+    if progress:
+        progress("analyses ...")
+    analysis = run_analyses(normalized)
+    if progress:
+        progress.done()
     out = Path(args.out)
     write_analysis(analysis, out)
     counts = {}
@@ -75,6 +102,12 @@ def _talent(args: argparse.Namespace) -> int:
     return cli_talent(args)
 
 
+def _session(args: argparse.Namespace) -> int:
+    from calib.sessions.cli import cli_session
+
+    return cli_session(args)
+
+
 def _generate_sample(args: argparse.Namespace) -> int:
     from calib.synth.org import generate_org, write_org
 
@@ -99,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="calib", description="Calibration workbench for engineering performance reviews."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check a cycle's inputs and print a summary")
@@ -146,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     talent.add_argument("--out", default="reports/talent", help="output folder")
     talent.set_defaults(run=_talent)
 
+    _add_session_parser(commands)
+
     sample = commands.add_parser("generate-sample", help="write a seeded synthetic org")
     sample.add_argument("--out", required=True, help="folder to write (created; files in it are replaced)")
     sample.add_argument("--people", type=int, default=300)
@@ -156,6 +192,43 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--no-plant", action="store_true", help="no planted patterns (benchmark orgs)")
     sample.set_defaults(run=_generate_sample)
     return parser
+
+
+def _add_session_parser(commands: argparse._SubParsersAction) -> None:
+    """`calib session set|flag|discussed|note|lock|log|export|verify` (calib.sessions.cli runs them)."""
+    session = commands.add_parser("session", help="calibration sessions: record changes with reasons, lock, export")
+    sub = session.add_subparsers(dest="session_command", required=True)
+
+    def command(name: str, help_text: str, *, writer: bool, person: bool) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text)
+        parser.add_argument("config", help="the cycle config (YAML)")
+        parser.add_argument("--session", required=True, help="the session's name (unique within the cycle)")
+        parser.add_argument(
+            "--store", default=None, help="SQLite file or postgresql:// URL (default: sessions.store in the "
+            "config, else reports/sessions.sqlite)"
+        )
+        if person:
+            parser.add_argument("--employee", required=True, help="the person's employee_id")
+        if writer:
+            parser.add_argument("--by", required=True, help="who makes the change (recorded as given)")
+            parser.add_argument("--scope", default=None, help="cycle, org:NAME or manager:ID (at creation)")
+        parser.set_defaults(run=_session)
+        return parser
+
+    change = command("set", "change a rating and/or potential, with a reason", writer=True, person=True)
+    change.add_argument("--rating", default=None, help="the new rating (a label of rating_scale)")
+    change.add_argument("--potential", default=None, help="the new potential (a label of sessions.potential_scale)")
+    change.add_argument("--reason", required=True, help="why (required; kept verbatim in the log)")
+    change.add_argument("--expect-version", type=int, default=None, help="the person's version you saw")
+    command("flag", "flag a person for discussion", writer=True, person=True).add_argument("--reason", default="")
+    command("discussed", "mark a person as discussed", writer=True, person=True).add_argument("--reason", default="")
+    command("note", "add a note about a person", writer=True, person=True).add_argument("--text", required=True)
+    command("lock", "lock the session: no more changes", writer=True, person=False).add_argument("--reason", default="")
+    log = command("log", "print the session's log to stdout", writer=False, person=False)
+    log.add_argument("--format", choices=["csv", "json"], default="csv")
+    export = command("export", "the reviews input with the session's ratings, plus the log", writer=False, person=False)
+    export.add_argument("--out", required=True, help="FILE.csv (log in FILE-log.csv) or FILE.xlsx (sheet log)")
+    command("verify", "recompute the log's hash chain; exit 1 if it was altered", writer=False, person=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems = getattr(exc, "problems", None)
         lines = render_problems(problems) if problems else [f"error: {exc}"]
         print("\n".join(lines), file=sys.stderr)
-        errors = sum(p.severity == "error" for p in problems or [])
+        errors = sum(1 + p.more for p in problems or [] if p.severity == "error")
         if errors:
             print(f"{errors} error(s); nothing was written.", file=sys.stderr)
         return EXIT_INVALID

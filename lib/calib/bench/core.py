@@ -20,11 +20,12 @@ from pathlib import Path
 from calib.bench import delivery
 
 BENCH_DIR = Path("reports/bench")
-# (module, function returning printable lines), from the report, dashboard and alignment features
+# (module, function returning printable lines), from the report, dashboard, alignment and session features
 OTHER_BENCHMARKS = [
     ("calib.bench.report", "run"),
     ("calib.bench.dashboard", "run"),
     ("calib.bench.alignment", "run"),
+    ("calib.bench.sessions", "run"),
 ]
 LARGE_ORG = {"people": 10_000, "managers": 1_200, "deployments": 1_000_000, "seed": 7}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,8 @@ class Engine:
         return self.backend.name
 
     median: Literal["builtin", "window", None] = None  # None: the engine's own where Ibis has one
+    progress: Callable[[str], None] | None = None  # told what runs and how long it took (a terminal shows it)
+    started: float = field(default_factory=time.perf_counter)
 
     @property
     def builtin_median(self) -> bool:
@@ -70,9 +73,17 @@ class Engine:
         """Run an expression; the query is logged with its time (lineage: engine, when, how long)."""
         started = time.perf_counter()
         at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+        self.tell(f"{what} ...")
         result = self.backend.execute(expr)
-        self.log.append({"query": what, "engine": self.name, "at": at, "seconds": time.perf_counter() - started})
+        seconds = time.perf_counter() - started
+        self.log.append({"query": what, "engine": self.name, "at": at, "seconds": seconds, "rows": len(result)})
+        self.tell(f"{what}: {len(result):,} rows back in {seconds:.1f} s")
         return result
+
+    def tell(self, stage: str) -> None:
+        """Report a stage, with the time since the engine started, to `progress` (if any)."""
+        if self.progress is not None:
+            self.progress(f"[{time.perf_counter() - self.started:6.1f} s] {self.name}: {stage}")
 
     def cache(self, expr: ibis.Table, *, session: bool = False) -> ibis.Table:
         """A result the engine keeps in a temporary table, because several queries read it.

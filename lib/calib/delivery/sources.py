@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import ibis
@@ -48,6 +48,7 @@ def load_cycle(
     today: dt.date | None = None,
     engine: Engine | None = None,
     environ: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CycleData:
     """Read, type and check every input the config names.
 
@@ -62,6 +63,8 @@ def load_cycle(
         process, or the database the config's event inputs name.
     environ
         Where `${VAR}` in a connection string is looked up; default: the process environment.
+    progress
+        Told each stage as it starts and ends (rows, seconds): the CLI shows it on a terminal.
 
     Raises
     ------
@@ -69,11 +72,14 @@ def load_cycle(
         Listing every error in every input (warnings are kept on the result instead).
     """
     today = dt.date.today() if today is None else today
+    if progress is not None:
+        progress("reading people, reviews and the other small inputs ...")
     tables, sources, problems = read_inputs(config, skip=EVENT_INPUTS, today=today)
     try:
         engine = engine or _engine_for(config, os.environ if environ is None else environ)
     except WorkbenchError as exc:
         raise InputError([p for p in problems if p.severity == "error"] + list(getattr(exc, "problems", []))) from None
+    engine.progress = engine.progress or progress
     events: dict[InputName, ir.Table] = {}
     for name in EVENT_INPUTS:
         if name in config.inputs:

@@ -89,6 +89,17 @@ class DoraSettings(_Strict):
     min_sample: Annotated[int, Field(ge=1)] = 10  # fewer events than this: labelled small sample
 
 
+class SessionSettings(_Strict):
+    """Where calibration sessions are stored (calib.sessions) and the potential scale they use.
+
+    `store` is a SQLite file path (relative to this file's folder) or a database URL such as
+    `postgresql://host/db`; unset, the store is `reports/sessions.sqlite` in the working directory.
+    """
+
+    store: str | None = None
+    potential_scale: list[str] = Field(default_factory=lambda: ["low", "medium", "high"], min_length=2)
+
+
 class CycleConfig(_Strict):
     """A review cycle: what is under review, on which scale, from which inputs."""
 
@@ -108,6 +119,7 @@ class CycleConfig(_Strict):
     links: dict[str, str] = Field(default_factory=dict)  # reference links: process, leveling framework, ...
     leveling_framework: Path | None = None  # YAML of criteria x levels (relative to this file)
     work_queries: dict[str, str] = Field(default_factory=dict)  # "finding your work" URL templates
+    sessions: SessionSettings = Field(default_factory=SessionSettings)  # calibration session store
     base_dir: Path = Path(".")
     source: Path | None = None
 

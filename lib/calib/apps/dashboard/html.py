@@ -51,6 +51,7 @@ body, .jp-Notebook { background: #fff; color: #000; }
 .calib-dashboard th, .calib-dashboard td { padding: 5px 14px; border-bottom: 1px solid #777; text-align: left;
   vertical-align: top; font-size: 21px; }
 .calib-dashboard th { border-bottom: 3px solid #000; }
+.calib-dashboard td:first-child { white-space: nowrap; }  /* dates and names never break mid-word */
 .calib-dashboard a { color: #004f80; text-decoration: underline; }
 .calib-dashboard .calib-cards { display: flex; gap: 24px; flex-wrap: wrap; margin: 8px 0; }
 .calib-dashboard .calib-card { border: 3px solid #000; padding: 8px 18px; min-width: 220px; }

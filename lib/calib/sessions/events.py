@@ -1,0 +1,171 @@
+"""Session events: their kinds, their canonical content and the hash chain that links them.
+
+Each event's hash is SHA-256 over the previous event's hash and the canonical JSON of the event's
+content (sorted keys, no whitespace, UTF-8, text verbatim). Changing any stored field of any
+event, removing one or reordering them breaks the chain from that event on (calib.sessions.verify).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+EventKind = Literal["open", "rating", "potential", "flag", "discussed", "note", "lock"]
+KINDS: tuple[EventKind, ...] = ("open", "rating", "potential", "flag", "discussed", "note", "lock")
+VERSIONED: tuple[EventKind, ...] = ("rating", "potential")  # each one bumps the person's version
+ABOUT_A_PERSON: tuple[EventKind, ...] = ("rating", "potential", "flag", "discussed", "note")
+GENESIS = "0" * 64  # the "previous hash" of a session's first event
+HASH_FORMAT = 1  # bump when the canonical content changes; stored in every hash's input
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event before the store gives it a place in the log (seq), a time and its hashes."""
+
+    kind: EventKind
+    author: str
+    employee_id: str | None = None
+    from_value: str | None = None
+    to_value: str | None = None
+    base_version: int | None = None  # the person's version the change was based on
+    version: int | None = None  # the person's version after this change
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of a session's log.
+
+    `at` is UTC ISO 8601 (microseconds, `Z`). For a rating or potential change, `from_value` and
+    `to_value` are the labels before and after and `version` is the person's version after it; for
+    the `open` event, `to_value` is the scope; for a note, `reason` holds the note's text.
+    """
+
+    cycle: str
+    session: str
+    seq: int
+    kind: EventKind
+    author: str
+    at: str
+    employee_id: str | None
+    from_value: str | None
+    to_value: str | None
+    base_version: int | None
+    version: int | None
+    reason: str
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, for JSON output."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """A short human description: `event 7 (rating of E0042 by Ana, 2026-11-29 10:14 UTC)`."""
+        about = f" of {self.employee_id}" if self.employee_id else ""
+        return f"event {self.seq} ({self.kind}{about} by {self.author}, {when(self.at)})"
+
+
+def content(
+    *, cycle: str, session: str, seq: int, draft: Draft | Event, at: str
+) -> dict[str, Any]:
+    """The fields an event's hash covers: everything stored except the hashes themselves."""
+    return {
+        "format": HASH_FORMAT,
+        "cycle": cycle,
+        "session": session,
+        "seq": seq,
+        "kind": draft.kind,
+        "author": draft.author,
+        "at": at,
+        "employee_id": draft.employee_id,
+        "from": draft.from_value,
+        "to": draft.to_value,
+        "base_version": draft.base_version,
+        "version": draft.version,
+        "reason": draft.reason,
+    }
+
+
+def canonical_json(fields: dict[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, non-ASCII text as itself, UTF-8."""
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the previous hash, a newline and the canonical content."""
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical_json(fields)).hexdigest()
+
+
+def seal(draft: Draft, *, cycle: str, session: str, seq: int, at: str, prev_hash: str) -> Event:
+    """Give a draft its place in the log and its hashes."""
+    fields = content(cycle=cycle, session=session, seq=seq, draft=draft, at=at)
+    return Event(
+        cycle=cycle,
+        session=session,
+        seq=seq,
+        kind=draft.kind,
+        author=draft.author,
+        at=at,
+        employee_id=draft.employee_id,
+        from_value=draft.from_value,
+        to_value=draft.to_value,
+        base_version=draft.base_version,
+        version=draft.version,
+        reason=draft.reason,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, fields),
+    )
+
+
+def expected_hash(event: Event) -> str:
+    """The hash an event should carry, given its stored content and stored previous hash."""
+    return chain_hash(event.prev_hash, content(cycle=event.cycle, session=event.session, seq=event.seq,
+                                               draft=event, at=event.at))
+
+
+def utc_now() -> str:
+    """Now, UTC, ISO 8601 with microseconds and `Z`."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def when(at: str) -> str:
+    """A stored time as people read it: `2026-11-29 10:14 UTC`."""
+    try:
+        moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError:
+        return at
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+LOG_COLUMNS = [
+    "cycle",
+    "session",
+    "seq",
+    "at",
+    "author",
+    "kind",
+    "employee_id",
+    "from",
+    "to",
+    "base_version",
+    "version",
+    "reason",
+    "prev_hash",
+    "hash",
+]
+
+
+def log_frame(events: list[Event]) -> pd.DataFrame:
+    """The log as a table, one row per event (LOG_COLUMNS); versions as nullable integers."""
+    rows = [
+        {**event.as_dict(), "from": event.from_value, "to": event.to_value} for event in events
+    ]
+    frame = pd.DataFrame(rows, columns=[*LOG_COLUMNS]) if rows else pd.DataFrame(columns=LOG_COLUMNS)
+    return frame[LOG_COLUMNS].astype({"seq": "int64", "base_version": "Int64", "version": "Int64"})
