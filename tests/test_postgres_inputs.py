@@ -81,11 +81,11 @@ def test_postgres_inputs_are_checked_on_the_server_and_named_by_id(lake, tmp_pat
     with pytest.raises(InputError) as caught:
         load_cycle(load_config(config))
     errors = [p for p in caught.value.problems if p.severity == "error"]
-    said = sorted((p.file, p.key, p.column, p.expected) for p in errors)
+    said = {(p.file, p.key, p.column, p.expected) for p in errors}
     assert ("table bad_incidents", "incident_id INC-X", "resolved_at", "a time on or after started_at") in said
-    assert ("table bad_incidents", None, "incident_id", "an incident_id used only once") in [
-        (f, None, c, e) for f, _, c, e in said
-    ]
+    assert {(p.file, p.column, p.expected) for p in errors} >= {
+        ("table bad_incidents", "incident_id", "an incident_id used only once")
+    }
     assert all("pw" not in str(p) for p in caught.value.problems)
     sources = load_cycle(load_config(_config(tmp_path / "ok", lake))).sources
     assert (sources["deployments"].engine, sources["deployments"].table) == ("postgres", "deployments")

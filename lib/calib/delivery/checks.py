@@ -20,6 +20,7 @@ import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 import pandas as pd
 
+from calib.delivery import expressions
 from calib.delivery.engine import ROW, Engine
 from calib.errors import Problem, Severity
 from calib.inputs.config import InputName
@@ -164,7 +165,7 @@ def run_checks(
     if not checks:
         return []
     counts = engine.execute(
-        table.aggregate(**{f"c{i}": check.bad(table).cast("int64").sum() for i, check in enumerate(checks)}),
+        table.aggregate(**{f"c{i}": expressions.count_true(check.bad(table)) for i, check in enumerate(checks)}),
         f"checks of {shown}",
     ).iloc[0]
     problems = []
@@ -205,7 +206,9 @@ def _shown_value(value: object) -> str | None:
     return str(value)
 
 
-def duplicate_ids(engine: Engine, table: ir.Table, name: InputName, shown: str) -> list[Problem]:
+def duplicate_ids(
+    engine: Engine, table: ir.Table, name: InputName, shown: str, *, key: str | None = None
+) -> list[Problem]:
     """Rows repeating an id an earlier row has (changes, incidents): the repeats are reported."""
     if name not in UNIQUE_IDS or UNIQUE_IDS[name][0] not in table.columns:
         return []
@@ -219,7 +222,7 @@ def duplicate_ids(engine: Engine, table: ir.Table, name: InputName, shown: str) 
         return []
     repeats = ids.join(repeated, ids[column] == repeated._id).filter(lambda t: t[ROW] != t._first)
     check = Check(column, expected, lambda t: ibis.literal(True), lambda t: t[column])
-    return _examples(engine, repeats, check, shown, total, None)
+    return _examples(engine, repeats, check, shown, total, key)
 
 
 def unknown_references(

@@ -199,7 +199,9 @@ def dora_query(
             )
             failed = deploys.deployment_id.isin(links.caused_by_deployment_id)
         inside = expressions.in_periods(deploys.mutate(failed=failed), cuts)
-        parts.append(inside.group_by(keys).agg(deployments=ibis._.count(), failures=inside.failed.cast("int64").sum()))
+        parts.append(
+            inside.group_by(keys).agg(deployments=ibis._.count(), failures=expressions.count_true(inside.failed))
+        )
         parts.append(expressions.deploy_day_counts(deploys, cuts, calendar_grid(teams, periods), builtin=builtin))
         changes = t["changes"]
         if changes is not None:
@@ -209,8 +211,8 @@ def dora_query(
         parts.append(expressions.median(positive, "hours", keys, "lead_time_hours", builtin=builtin))
         parts.append(
             leads.group_by(keys).agg(
-                lead_time_n=(leads.hours > 0).cast("int64").sum(),
-                lead_time_dropped=(leads.hours <= 0).cast("int64").sum(),
+                lead_time_n=expressions.count_true(leads.hours > 0),
+                lead_time_dropped=expressions.count_true(leads.hours <= 0),
             )
         )
     if t["incidents"] is not None:
@@ -219,8 +221,8 @@ def dora_query(
         parts.append(expressions.median(resolved, "hours", keys, "time_to_restore_hours", builtin=builtin))
         parts.append(
             started.group_by(keys).agg(
-                time_to_restore_n=(started.hours.notnull() & (started.hours >= 0)).cast("int64").sum(),
-                open_incidents=started.hours.isnull().cast("int64").sum(),
+                time_to_restore_n=expressions.count_true(started.hours.notnull() & (started.hours >= 0)),
+                open_incidents=expressions.count_true(started.hours.isnull()),
             )
         )
     query = base

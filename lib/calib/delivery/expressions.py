@@ -46,6 +46,11 @@ def median(table: ir.Table, value: str, by: Sequence[str], name: str, *, builtin
     return middle.group_by(by).agg(**{name: middle[value].mean()})
 
 
+def count_true(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """How many rows meet `condition` (PostgreSQL casts no boolean to bigint, so no cast is used)."""
+    return ibis.ifelse(condition, 1, 0).sum()
+
+
 def hours_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     """later - earlier in hours, exactly as pandas divides the two times' difference by an hour."""
     return later.delta(earlier, unit="microsecond").cast("float64") / MICROSECONDS_PER_HOUR

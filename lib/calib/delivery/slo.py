@@ -84,7 +84,7 @@ def slo_query(
     keys = ["team", "period"]
     counts = inside.group_by(keys).agg(
         slo_windows=ibis._.count(),
-        slo_met_share=inside.met.cast("float64").mean(),
+        slo_met_share=ibis.ifelse(inside.met, 1.0, 0.0).mean(where=inside.met.notnull()),
         slo_good=inside.good_events.sum(),
         slo_total=inside.total_events.sum(),
     )

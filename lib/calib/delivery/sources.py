@@ -145,7 +145,7 @@ def _open_event(
     key = KEYS[name] if spec.connection else None
     problems += checks.run_checks(engine, checked, checks.row_checks(name, raw.columns), shown, key=key)
     typed = checks.canonical(checked)
-    problems += checks.duplicate_ids(engine, typed, name, shown)
+    problems += checks.duplicate_ids(engine, typed, name, shown, key=key)
     return typed, source, problems
 
 
