@@ -55,35 +55,45 @@ class Check:
 # -- typing -------------------------------------------------------------------------------------
 
 
-def _text(column: ir.Value) -> ir.StringValue:
-    """Text, trimmed, empty as missing; integral numbers without a trailing .0 (ids from Parquet or Excel)."""
+def _text(column: ir.Value, *, strip: bool) -> ir.StringValue:
+    """Text, empty as missing (trimmed first when the source is a text file); integral numbers without a .0."""
     kind = column.type()
     if kind.is_string():
-        return column.strip().nullif("")
+        return column.strip().nullif("") if strip else column
     if kind.is_floating():
         whole = column == column.floor()
         return ibis.ifelse(whole, column.cast("int64").cast("string"), column.cast("string"))
     return column.cast("string")
 
 
-def _typed(column: ir.Value, kind: str) -> ir.Value:
+def _typed(column: ir.Value, kind: str, *, strip: bool) -> ir.Value:
     if kind in ("id", "text", "upper", "lower"):
-        text = _text(column)
+        text = _text(column, strip=strip)
         return text.upper() if kind == "upper" else text.lower() if kind == "lower" else text
     if kind == "number":
-        return column.cast("float64") if column.type().is_numeric() else _text(column).try_cast("float64")
+        return column.cast("float64") if column.type().is_numeric() else _text(column, strip=strip).try_cast("float64")
     if kind == "datetime":
         if column.type().is_timestamp() or column.type().is_date():
             return column.cast(UTC)
-        return _text(column).try_cast(UTC)
+        return _text(column, strip=strip).try_cast(UTC)
     raise ValueError(f"columns of kind {kind} are not delivery events")
 
 
-def with_types(raw: ir.Table, name: InputName) -> ir.Table:
-    """The canonical columns given their types, beside `_raw_<column>` as written; other columns dropped."""
+def with_types(raw: ir.Table, name: InputName, *, strip: bool = False) -> ir.Table:
+    """The canonical columns given their types; other columns dropped.
+
+    Beside each column that arrived as text and has to be read as a number or a time,
+    `_raw_<column>` keeps it as written, for messages. `strip`: the source is a text file whose
+    cells may carry spaces (a file already read by `calib.inputs.load` was stripped there;
+    Parquet and database values are kept as they are, as before).
+    """
     present = [c for c in CONTRACT[name] if c.name in raw.columns]
-    typed = {c.name: _typed(raw[c.name], c.kind) for c in present}
-    written = {f"{RAW}{c.name}": _text(raw[c.name]) for c in present}
+    typed = {c.name: _typed(raw[c.name], c.kind, strip=strip) for c in present}
+    written = {
+        f"{RAW}{c.name}": _text(raw[c.name], strip=strip)
+        for c in present
+        if c.kind in EXPECTED_TEXT and raw[c.name].type().is_string()
+    }
     return raw.select(ROW, **typed, **written)
 
 
@@ -105,12 +115,12 @@ def missing_columns(columns: Sequence[str], name: InputName, shown: str) -> list
 
 
 def row_checks(name: InputName, columns: Sequence[str]) -> list[Check]:
-    """The checks of one table on its own, for the canonical columns it has."""
+    """The checks of one table on its own (`columns`: those of the table `with_types` made)."""
     present: list[Col] = [c for c in CONTRACT[name] if c.name in columns]
     checks = []
     for col in present:
-        raw = f"{RAW}{col.name}"
-        if col.kind in EXPECTED_TEXT:
+        raw = f"{RAW}{col.name}" if f"{RAW}{col.name}" in columns else col.name
+        if raw != col.name:  # text to be read as a number or a time
             checks.append(
                 Check(
                     col.name,
@@ -221,19 +231,22 @@ def duplicate_ids(
     if not total:
         return []
     repeats = ids.join(repeated, ids[column] == repeated._id).filter(lambda t: t[ROW] != t._first)
-    check = Check(column, expected, lambda t: ibis.literal(True), lambda t: t[column])
+    check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column])
     return _examples(engine, repeats, check, shown, total, key)
 
 
 def unknown_references(
-    engine: Engine, table: ir.Table, column: str, known: ir.Table, shown: str, expected: str
+    engine: Engine, table: ir.Table, column: str, known: Sequence[ir.Column], shown: str, expected: str
 ) -> list[Problem]:
-    """Warnings for values of `column` found nowhere in `known` (one column, `_known`)."""
+    """Warnings for values of `column` found in none of the `known` columns (anti-joins, no distinct)."""
     if column not in table.columns:
         return []
-    found = table.left_join(known, table[column] == known._known)
-    check = Check(column, expected, lambda t: t[column].notnull() & t._known.isnull(), lambda t: t[column], "warning")
-    return run_checks(engine, found, [check], shown)
+    unknown = table.filter(table[column].notnull())
+    for ids in known:
+        listed = ids.name("_known").as_table()
+        unknown = unknown.anti_join(listed, unknown[column] == listed._known)
+    check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column], "warning")
+    return run_checks(engine, unknown, [check], shown)
 
 
 def unowned_services(engine: Engine, table: ir.Table, services: ir.Table, shown: str, listed: str) -> list[Problem]:

@@ -112,8 +112,11 @@ def change_lead_times(
         joined = changes_t.join(deploys.select("deployment_id", "team", "day", "finished_at"), "deployment_id")
         hours = expressions.hours_between(joined.finished_at, joined.created_at)
         leads = joined.select("change_id", "team", "day", hours=hours).order_by("change_id")
+    elif "lead_time_hours" in deploys.columns:
+        given = deploys.filter(deploys.lead_time_hours.notnull())
+        leads = given.select("team", "day", hours=given.lead_time_hours)
     else:
-        leads = expressions.change_lead_times(deploys, None)
+        leads = deploys.select("team", "day", hours=ibis.null("float64")).filter(ibis.literal(False))
     return engine.execute(leads, "lead times")
 
 
@@ -191,39 +194,48 @@ def dora_query(
     parts = []
     if t["deployments"] is not None:
         deployments = t["deployments"]
-        deploys = keep(expressions.production_deployments(deployments, t["services"], environment))
+        deploys = expressions.production_deployments(deployments, t["services"], environment)
         failed = ibis.literal(False)
         if t["incidents"] is not None and "caused_by_deployment_id" in t["incidents"].columns:
             links = expressions.deployment_ids(
                 t["incidents"].select("caused_by_deployment_id"), "caused_by_deployment_id", deployments
             )
             failed = deploys.deployment_id.isin(links.caused_by_deployment_id)
-        inside = expressions.in_periods(deploys.mutate(failed=failed), cuts)
+        inside = keep(expressions.in_periods(deploys.mutate(failed=failed), cuts))  # read by three parts below
         parts.append(
             inside.group_by(keys).agg(deployments=ibis._.count(), failures=expressions.count_true(inside.failed))
         )
-        parts.append(expressions.deploy_day_counts(deploys, cuts, calendar_grid(teams, periods), builtin=builtin))
+        parts.append(expressions.deploy_day_counts(inside, calendar_grid(teams, periods), builtin=builtin))
         changes = t["changes"]
         if changes is not None:
             changes = expressions.deployment_ids(changes, "deployment_id", deployments)
-        leads = expressions.in_periods(expressions.change_lead_times(deploys, changes), cuts)
-        positive = leads.filter(leads.hours > 0)
-        parts.append(expressions.median(positive, "hours", keys, "lead_time_hours", builtin=builtin))
+        leads = expressions.change_lead_times(inside, changes)
         parts.append(
-            leads.group_by(keys).agg(
+            expressions.summary(
+                leads,
+                keys,
+                "hours",
+                "lead_time_hours",
+                where=leads.hours > 0,
+                builtin=builtin,
                 lead_time_n=expressions.count_true(leads.hours > 0),
                 lead_time_dropped=expressions.count_true(leads.hours <= 0),
-            )
+            )  # fmt: skip
         )
     if t["incidents"] is not None:
         started = expressions.in_periods(expressions.team_incidents(t["incidents"], t["services"]), cuts)
-        resolved = started.filter(started.hours.notnull() & (started.hours >= 0))
-        parts.append(expressions.median(resolved, "hours", keys, "time_to_restore_hours", builtin=builtin))
+        resolved = started.hours.notnull() & (started.hours >= 0)
         parts.append(
-            started.group_by(keys).agg(
-                time_to_restore_n=expressions.count_true(started.hours.notnull() & (started.hours >= 0)),
+            expressions.summary(
+                started,
+                keys,
+                "hours",
+                "time_to_restore_hours",
+                where=resolved,
+                builtin=builtin,
+                time_to_restore_n=expressions.count_true(resolved),
                 open_incidents=expressions.count_true(started.hours.isnull()),
-            )
+            )  # fmt: skip
         )
     query = base
     for part in parts:

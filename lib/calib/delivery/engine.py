@@ -13,6 +13,7 @@ Sessions run in UTC: a day is a UTC calendar day on every engine.
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from ibis.backends import BaseBackend
 
 ROW = "_row"  # the row a person sees, on every table the engine hands out
 DEFAULT_URL = "duckdb://"
+DUCKDB_MEMORY_LIMIT = "1GB"  # what DuckDB may hold in memory before it spills to disk (the process holds more)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 # Engines whose Ibis compiler has an exact median (PERCENTILE_CONT / MEDIAN); others get the
@@ -91,7 +93,11 @@ class Engine:
         Dropped by `release`, or, with `session`, only when the connection closes.
         """
         name = f"calib_{uuid.uuid4().hex}"
+        started = time.perf_counter()
         table = self.backend.create_table(name, expr, temp=True)
+        seconds = time.perf_counter() - started
+        self.log.append({"query": "kept for the next queries", "engine": self.name, "seconds": seconds, "rows": None})
+        self.tell(f"kept an intermediate result in {seconds:.1f} s")
         if not session:
             self.temporary.append(name)
         return table
@@ -127,8 +133,11 @@ def connect(url: str | None = None, *, memory_limit: str | None = None, threads:
     backend = ibis.connect(url)
     if backend.name == "duckdb":
         backend.raw_sql("SET TimeZone = 'UTC'")
-        if memory_limit:
-            backend.raw_sql(f"SET memory_limit = '{memory_limit}'")
+        # Bounded memory: past the limit DuckDB spills to a temporary folder of its own.
+        spill = Path(tempfile.gettempdir()) / f"calib-duckdb-{uuid.uuid4().hex[:12]}"
+        backend.raw_sql(f"SET temp_directory = '{spill}'")
+        backend.raw_sql(f"SET memory_limit = '{memory_limit or DUCKDB_MEMORY_LIMIT}'")
+        backend.raw_sql("SET preserve_insertion_order = true")  # CSV rows keep their order: row numbers
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
     elif backend.name == "postgres":

@@ -46,6 +46,29 @@ def median(table: ir.Table, value: str, by: Sequence[str], name: str, *, builtin
     return middle.group_by(by).agg(**{name: middle[value].mean()})
 
 
+def summary(
+    table: ir.Table,
+    by: Sequence[str],
+    value: str,
+    name: str,
+    *,
+    where: ir.BooleanValue,
+    builtin: bool = True,
+    **counts: ir.Scalar,
+) -> ir.Table:
+    """Per group: the median of `value` over the rows meeting `where`, and other aggregates (`counts`).
+
+    One pass over the rows where the engine has its own median; with the window form, the median
+    is a second query joined on.
+    """
+    by = list(by)
+    if builtin:
+        return table.group_by(by).agg(**{name: table[value].median(where=where)}, **counts)
+    aggregates = table.group_by(by).agg(**counts)
+    medians = median(table.filter(where), value, by, name, builtin=False)
+    return aggregates.left_join(medians, by).drop(*[f"{k}_right" for k in by])
+
+
 def count_true(condition: ir.BooleanValue) -> ir.IntegerValue:
     """How many rows meet `condition` (PostgreSQL casts no boolean to bigint, so no cast is used)."""
     return ibis.ifelse(condition, 1, 0).sum()
@@ -92,20 +115,22 @@ def deployment_ids(references: ir.Table, column: str, deployments: ir.Table) -> 
 
 
 def change_lead_times(deploys: ir.Table, changes: ir.Table | None) -> ir.Table:
-    """Lead time per change (or per deployment when there are no changes): team, day, hours.
+    """Lead time per change (or per deployment when there are no changes): team, period, day, hours.
 
-    Changes name their deployment by deployment_id (after `deployment_ids`); values <= 0 stay,
-    for the caller to count and drop.
+    `deploys` are production deployments in their periods (`in_periods`); changes name their
+    deployment by deployment_id (after `deployment_ids`); values <= 0 stay, for the caller to
+    count and drop.
     """
     if changes is None:
         if "lead_time_hours" not in deploys.columns:
-            return deploys.filter(ibis.literal(False)).select("team", "day", hours=deploys.finished_at.hour() * 0.0)
+            empty = deploys.filter(ibis.literal(False))
+            return empty.select("team", "period", "day", hours=ibis.null("float64"))
         given = deploys.filter(deploys.lead_time_hours.notnull())
-        return given.select("team", "day", hours=given.lead_time_hours)
+        return given.select("team", "period", "day", hours=given.lead_time_hours)
     joined = changes.select("deployment_id", "created_at").join(
-        deploys.select("deployment_id", "team", "day", "finished_at"), "deployment_id"
+        deploys.select("deployment_id", "team", "period", "day", "finished_at"), "deployment_id"
     )
-    return joined.select("team", "day", hours=hours_between(joined.finished_at, joined.created_at))
+    return joined.select("team", "period", "day", hours=hours_between(joined.finished_at, joined.created_at))
 
 
 def team_incidents(incidents: ir.Table, services: ir.Table) -> ir.Table:
@@ -119,14 +144,15 @@ def in_periods(events: ir.Table, periods: ir.Table) -> ir.Table:
     return events.join(periods, (events.day >= periods.start) & (events.day <= periods.end))
 
 
-def deploy_day_counts(deploys: ir.Table, periods: ir.Table, grid: ir.Table, *, builtin: bool = True) -> ir.Table:
+def deploy_day_counts(inside: ir.Table, grid: ir.Table, *, builtin: bool = True) -> ir.Table:
     """Deployment days per team and period: the median week and month (empty ones count 0) and the total.
 
-    `periods` has period, start, end, first_monday; `grid` has every (team, period, unit, bucket)
-    that must count, units being "week" (weeks since first_monday) and "month" (year * 12 + month).
-    Returns team, period, deploy_days_per_week, deploy_days_per_month, deploy_days.
+    `inside` are deployments in their periods (`in_periods`: team, period, day, first_monday);
+    `grid` has every (team, period, unit, bucket) that must count, units being "week" (weeks
+    since first_monday) and "month" (year * 12 + month). Returns team, period,
+    deploy_days_per_week, deploy_days_per_month, deploy_days.
     """
-    days = in_periods(deploys.select("team", "day").distinct(), periods)
+    days = inside.select("team", "period", "day", "first_monday").distinct()
     weekly = days.select(
         "team", "period", unit=ibis.literal("week"), bucket=days.day.delta(days.first_monday, unit="day") // 7
     )

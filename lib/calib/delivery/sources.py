@@ -139,14 +139,23 @@ def _open_event(
     problems = checks.missing_columns(raw.columns, name, shown)
     if problems:
         return None, None, problems
-    checked = checks.with_types(raw, name)
-    if source.format == "canonical" and source.path is not None and source.path.suffix.lower() in CSV_SUFFIXES:
+    scanned_text = source.engine == "duckdb" and _scanned_csv(source, spec)
+    checked = checks.with_types(raw, name, strip=scanned_text)
+    if scanned_text:
         checked = engine.cache(checked, session=True)  # text parsed once, not by every query
     key = KEYS[name] if spec.connection else None
-    problems += checks.run_checks(engine, checked, checks.row_checks(name, raw.columns), shown, key=key)
+    problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
     typed = checks.canonical(checked)
     problems += checks.duplicate_ids(engine, typed, name, shown, key=key)
     return typed, source, problems
+
+
+def _scanned_csv(source: Source, spec: InputSpec) -> bool:
+    """Whether DuckDB read this input as a CSV file (whose cells it did not trim)."""
+    return bool(
+        spec.format == "canonical" and not spec.sheet and source.path is not None
+        and source.path.suffix.lower() in CSV_SUFFIXES
+    )  # fmt: skip
 
 
 def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec, shown: str) -> tuple[ir.Table, Source]:
@@ -240,12 +249,11 @@ def _across(
     problems = []
     if "deployments" in events:
         deployments = events["deployments"]
-        known = deployments.select(_known=deployments.deployment_id)
+        known = [deployments.deployment_id]
         what = "a deployment_id"
         if "deployment_commit_id" in deployments.columns:  # a change may name one row of a deployment
-            known = known.union(deployments.select(_known=deployments.deployment_commit_id))
+            known.append(deployments.deployment_commit_id)
             what = "a deployment_id or deployment_commit_id"
-        known = known.filter(ibis._._known.notnull()).distinct()
         for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
             if name in events:
                 expected = f"{what} in {config.shown('deployments')}"
