@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from calib.delivery.sources import load_cycle
 from calib.errors import InputError, Problem
 from calib.inputs import adapters as adapters
 from calib.inputs.config import load_config
 from calib.inputs.contract import parse
 from calib.inputs.load import read_table
-from calib.inputs.validate import load_cycle
 
 DATA = Path(__file__).parent / "data" / "adapters"
 DEPLOY_9001 = "github:GithubRun:1:5001:9001"

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from calib.delivery.sources import load_cycle
 from calib.errors import ConfigError, UsageError
 from calib.frame import normalize
 from calib.inputs.config import CycleWindow, load_config
 from calib.inputs.leveling import check_work_queries, load_leveling, safe_url, work_links
-from calib.inputs.validate import load_cycle
 from calib.outputs.alignment.model import as_of_date, build_documents, project_of
 from calib.outputs.alignment.render import render_html, render_markdown
 

@@ -41,18 +41,18 @@ from conftest import ROOT
 
 from calib.delivery.benchmarks import grade
 from calib.delivery.dora import (
-    by_deployment_id,
     change_lead_times,
     periods_from_cycles,
     production_deployments,
     team_dora,
     team_incidents,
 )
+from calib.delivery.sources import load_cycle
 from calib.errors import ConfigError, InputError
 from calib.inputs import adapters
 from calib.inputs.config import load_config
 from calib.inputs.load import read_table
-from calib.inputs.validate import CycleData, load_cycle
+from calib.inputs.validate import CycleData
 
 DEVLAKE = Path(__file__).resolve().parents[1].parent / "shared" / "external" / "devlake"  # ../shared from the repo
 CYCLE = "devlake"
@@ -435,11 +435,8 @@ def pr_quantities(folder: Path, loaded: Loaded, panels: dict) -> list[Quantity]:
     data = loaded.data
     leads = None
     if data is not None and data.has("changes") and data.has("deployments"):
-        deployments = data["deployments"]
-        deploys = production_deployments(deployments, data["services"], data.config.dora.production_environment)
-        changes = data["changes"]
-        changes = changes.assign(deployment_id=by_deployment_id(changes["deployment_id"], deployments))
-        leads = change_lead_times(deploys, changes)
+        environment = data.config.dora.production_environment
+        leads = change_lead_times(data["deployments"], data["services"], data["changes"], environment)
     out = []
     for pr in prs:
         name = f"project_pr_metrics {pr['id']}"

@@ -17,8 +17,8 @@ from calib.delivery.dora import (
     production_deployments,
     team_dora,
 )
+from calib.delivery.sources import load_cycle
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 
 H1 = Period("2026-H1", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30"))
 

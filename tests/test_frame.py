@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from calib.delivery.sources import load_cycle
 from calib.frame import normalize
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 
 
 def test_one_row_per_review_with_numbers_and_team_context(tiny_cycle):

@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from calib.delivery.sources import load_cycle
 from calib.frame import normalize
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 from calib.outputs.report.changes import EvidenceTerms
 from calib.outputs.report.session import with_session_ratings
 from calib.sessions import open_session

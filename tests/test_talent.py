@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from calib.delivery.sources import load_cycle
 from calib.errors import UsageError
 from calib.frame import normalize
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 from calib.outputs.talent import cli_talent, level_alignment, talent_table, write_talent
 
 LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]

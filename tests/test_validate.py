@@ -9,9 +9,9 @@ import pytest
 from conftest import TINY_FILES
 
 from calib.delivery.slo import slo_status
+from calib.delivery.sources import load_cycle
 from calib.errors import InputError, Problem
 from calib.inputs.config import load_config
-from calib.inputs.validate import load_cycle
 
 TINY_PEOPLE = TINY_FILES["people.csv"]
 
@@ -29,7 +29,8 @@ def only(problems: list[Problem]) -> Problem:
 
 def test_tiny_cycle_is_valid(tiny_cycle):
     data = load_cycle(load_config(tiny_cycle()))
-    assert set(data.tables) == {"people", "reviews", "evidence", "deployments", "incidents", "slos", "services"}
+    assert set(data.tables) == {"people", "reviews", "evidence", "slos", "services"}
+    assert set(data.events) == {"deployments", "incidents"}  # in the engine (calib.delivery.sources)
     assert data["reviews"].loc[4, "rating"] == "Meets"  # "meets" in the file: case does not matter
     assert data["slos"]["target"].tolist() == [0.999, 0.99]  # percent -> ratio, exactly
     assert data.sources["people"].rows == 7

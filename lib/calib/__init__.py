@@ -51,7 +51,7 @@ def open_cycle(path: str | Path) -> CycleConfig:
 
 def validate(config: CycleConfig | str | Path) -> CycleData:
     """Read and check every input of a cycle; raises InputError listing every problem."""
-    from calib.inputs.validate import load_cycle
+    from calib.delivery.sources import load_cycle
 
     return load_cycle(config if not isinstance(config, str | Path) else open_cycle(config))
 

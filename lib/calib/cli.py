@@ -18,23 +18,50 @@ EXIT_INVALID = 1
 EXIT_INTERNAL = 3
 
 
+class _Progress:
+    """Stages of long work on one line of a terminal's stderr, cleared when the work is done."""
+
+    def __call__(self, stage: str) -> None:
+        print(f"\r\033[K{stage}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _progress(args: argparse.Namespace) -> _Progress | None:
+    """A progress line on a terminal; None when stderr is not a terminal or with --quiet."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None
+    return _Progress()
+
+
 def _validate(args: argparse.Namespace) -> int:
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
     from calib.outputs.summary import summarize
 
-    print(summarize(normalize(load_cycle(load_config(args.config)))))
+    progress = _progress(args)
+    normalized = normalize(load_cycle(load_config(args.config), progress=progress))
+    if progress:
+        progress.done()
+    print(summarize(normalized))
     return 0
 
 
 def _analyze(args: argparse.Namespace) -> int:
     from calib.analyses.runner import run_analyses, write_analysis
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
-    analysis = run_analyses(normalize(load_cycle(load_config(args.config))))
+    progress = _progress(args)
+    normalized = normalize(load_cycle(load_config(args.config), progress=progress))
+    if progress:
+        progress("analyses ...")
+    analysis = run_analyses(normalized)
+    if progress:
+        progress.done()
     out = Path(args.out)
     write_analysis(analysis, out)
     counts = {}
@@ -111,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="calib", description="Calibration workbench for engineering performance reviews."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check a cycle's inputs and print a summary")
@@ -240,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems = getattr(exc, "problems", None)
         lines = render_problems(problems) if problems else [f"error: {exc}"]
         print("\n".join(lines), file=sys.stderr)
-        errors = sum(p.severity == "error" for p in problems or [])
+        errors = sum(1 + p.more for p in problems or [] if p.severity == "error")
         if errors:
             print(f"{errors} error(s); nothing was written.", file=sys.stderr)
         return EXIT_INVALID

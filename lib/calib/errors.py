@@ -29,10 +29,14 @@ class Problem:
     expected: str
     severity: Severity = "error"
     column_label: str = "column"  # "key" for a config key
+    more: int = 0  # further rows with this problem that a query counted but did not list
+    key: str | None = None  # where a database table has no row numbers: the row's id, e.g. "id D17"
 
     def __str__(self) -> str:
         where = [self.file]
-        if self.row is not None:
+        if self.key is not None:
+            where.append(self.key)
+        elif self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"{self.column_label} {self.column}")
@@ -80,7 +84,8 @@ def render_problems(problems: list[Problem], shown_per_kind: int = SHOWN_PER_KIN
     ):
         items = list(group)
         lines.extend(str(p) for p in items[:shown_per_kind])
-        if len(items) > shown_per_kind:
+        hidden = max(len(items) - shown_per_kind, 0) + sum(p.more for p in items)
+        if hidden:
             where = f"{file}, column {column}" if column else file
-            lines.append(f"{severity}: {where}: ... and {len(items) - shown_per_kind} more rows like these")
+            lines.append(f"{severity}: {where}: ... and {hidden} more rows like these")
     return lines

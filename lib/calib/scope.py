@@ -41,10 +41,16 @@ def filter_org(normalized: Normalized, org: str) -> Normalized:
     if data.has("services"):
         tables["services"] = data["services"][data["services"]["team"].astype(str).isin(keep_teams)]
     services = set(tables["services"]["service"].astype(str)) if "services" in tables else set()
-    if data.has("deployments"):
-        deployments = data["deployments"]
-        tables["deployments"] = deployments[deployments["service"].astype(str).isin(services)]
-    deployment_ids = set(tables["deployments"]["deployment_id"].astype(str)) if "deployments" in tables else set()
+    events = {}  # engine tables (calib.delivery): cut by a query, never fetched whole
+    for name, table in data.events.items():
+        if name == "changes" and "deployments" in data.events:
+            kept = events["deployments"].deployment_id
+            events[name] = table.filter(table.deployment_id.isin(kept))
+        elif "service" in table.columns:
+            events[name] = table.filter(table.service.isin(sorted(services)))
+        else:
+            events[name] = table
+    deployment_ids: set[str] = set()
     for name, frame in data.tables.items():
         if name in tables:
             continue
@@ -60,7 +66,7 @@ def filter_org(normalized: Normalized, org: str) -> Normalized:
             tables[name] = frame[frame["deployment_id"].astype(str).isin(deployment_ids)]
         else:
             tables[name] = frame
-    filtered = CycleData(data.config, tables, data.sources, data.warnings)
+    filtered = CycleData(data.config, tables, data.sources, data.warnings, events=events, engine=data.engine)
     frame = normalized.frame[normalized.frame["team"].astype(str).isin(keep_teams)].reset_index(drop=True)
 
     def teams_only(table: pd.DataFrame) -> pd.DataFrame:

@@ -180,7 +180,7 @@ def findings_document(analysis: Analysis) -> dict:
         "config": {"file": config.source.name if config.source else None, "sha256": _sha256(config.source)},
         "inputs": {
             name: {
-                "file": str(config.inputs[name].path),
+                "file": config.shown(name),
                 "sha256": s.sha256,
                 "rows": s.rows,
                 "bytes": s.bytes,

@@ -32,7 +32,7 @@ NOTEBOOK = NOTEBOOKS / "calibration_dashboard.ipynb"
 SNAPSHOT = "snapshot"
 SNAPSHOT_FORMAT = 2  # raise when write_snapshot writes something new: older caches are then rebuilt
 # what ensure_analysis runs (code_digest)
-ANALYSIS_ROOTS = ("analyses.runner", "frame", "inputs.validate", "inputs.config")
+ANALYSIS_ROOTS = ("analyses.runner", "frame", "delivery.sources", "inputs.validate", "inputs.config")
 
 
 def file_sha256(path: Path) -> str:
@@ -127,9 +127,9 @@ def ensure_analysis(config_path: str | Path, cache_root: str | Path = CACHE_ROOT
         return target
     # Imported only now: the analyses (statsmodels, scipy) take seconds to import, a cached start does not.
     from calib.analyses.runner import run_analyses, write_analysis
+    from calib.delivery.sources import load_cycle
     from calib.files import staging_dir
     from calib.frame import normalize
-    from calib.inputs.validate import load_cycle
 
     log(f"Analysing {config_path} (first time for these inputs; cached in {target}) ...")
     started = time.perf_counter()

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from calib.bench import delivery
+
 BENCH_DIR = Path("reports/bench")
 # (module, function returning printable lines), from the report, dashboard, alignment and session features
 OTHER_BENCHMARKS = [
@@ -57,9 +59,9 @@ def ensure_org(folder: Path, params: dict, fmt: str = "csv") -> Path:
 
 def pipeline(config_path: str) -> dict:
     """Load, validate and normalize one cycle; seconds per stage and peak RSS of this process."""
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     started = time.perf_counter()
     config = load_config(config_path)
@@ -80,9 +82,9 @@ def pipeline(config_path: str) -> dict:
 def analyze_timing(config_path: str) -> dict:
     """Seconds to load+normalize and to run every analysis, and peak RSS."""
     from calib.analyses.runner import run_analyses
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     started = time.perf_counter()
     normalized = normalize(load_cycle(load_config(config_path)))
@@ -104,12 +106,43 @@ def _in_child(*args: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def delivery_benchmarks(scales: list[str]) -> int:
+    """`calib validate` on 10M (and 100M) deployments beside one hand-written DuckDB query."""
+    for scale in scales:
+        deployments = delivery.SCALES[scale]
+        print(
+            f"Benchmark: calib validate, 10k people, {deployments:,} deployments, {2 * deployments:,} changes, "
+            f"{deployments // 10:,} incidents as Parquet"
+            + (" (target: within 1.5x of the reference query, < 2 GB)" if scale == "10M" else " (bounded memory)"),
+            flush=True,
+        )
+        base = ensure_org(BENCH_DIR / "org-10k-parquet", LARGE_ORG, fmt="parquet")
+        config = delivery.ensure_events(BENCH_DIR / f"events-{scale}", deployments, base)
+        ours = _in_child("--child-validate", str(config))
+        theirs = _in_child("--child-reference", str(config))
+        gap = delivery.largest_difference(ours["dora"], theirs["dora"])
+        print(
+            f"  calib validate   {ours['total_s']:6.1f} s (read+check {ours['load_validate_s']:.1f} s, "
+            f"metrics {ours['normalize_s']:.1f} s), peak RSS {ours['peak_rss_mb']:,.0f} MB\n"
+            f"  reference query  {theirs['total_s']:6.1f} s, peak RSS {theirs['peak_rss_mb']:,.0f} MB "
+            f"(one DuckDB query, calib.bench.delivery.REFERENCE_SQL)\n"
+            f"  ratio {ours['total_s'] / theirs['total_s']:.2f}x; largest difference in team DORA {gap:.3g}",
+            flush=True,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m calib.bench")
     parser.add_argument("--child-pipeline", help=argparse.SUPPRESS)
     parser.add_argument("--child-analyze", help=argparse.SUPPRESS)
     parser.add_argument("--child-insteval", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-validate", help=argparse.SUPPRESS)
+    parser.add_argument("--child-reference", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-limit", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["pipeline", "delivery"], help="run only these benchmarks")
+    parser.add_argument("--scales", default="10M,100M", help="delivery event scales to run (10M, 100M)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is reported")
     args = parser.parse_args(argv)
     if args.child_pipeline:
@@ -118,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_analyze:
         print(json.dumps(analyze_timing(args.child_analyze)))
         return 0
+    if args.child_validate:
+        print(json.dumps(delivery.validate_run(args.child_validate, args.memory_limit)))
+        return 0
+    if args.child_reference:
+        print(json.dumps(delivery.reference_run(args.child_reference)))
+        return 0
+    if args.only == "delivery":
+        return delivery_benchmarks(args.scales.split(","))
     if args.child_insteval:
         from calib.analyses.crossed import insteval_benchmark
 
@@ -138,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  peak RSS {max(r['peak_rss_mb'] for r in runs):,.0f} MB")
 
+    if args.only == "pipeline":
+        return 0
+    delivery_benchmarks(args.scales.split(","))
+
     print("Benchmark: analyze (every analysis) on the same 10k-person org")
     analysis = min((_in_child("--child-analyze", str(config)) for _ in range(2)), key=lambda r: r["analyze_s"])
     print(
@@ -155,5 +200,3 @@ def main(argv: list[str] | None = None) -> int:
     for module, function in OTHER_BENCHMARKS:
         print("\n".join(getattr(importlib.import_module(module), function)()), flush=True)
     return 0
-
-

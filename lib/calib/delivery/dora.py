@@ -24,17 +24,26 @@ PERCENTILE_CONT); DevLake uses the lower median. Team metrics describe a team, n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from calib.delivery import expressions
 from calib.delivery.benchmarks import grade
-from calib.inputs.contract import is_in
+from calib.delivery.engine import ROW, Engine, connect
+from calib.delivery.periods import (  # noqa: F401  (their old home)
+    HALF_YEAR_DAYS,
+    Period,
+    calendar_grid,
+    monthly_periods,
+    periods_from_cycles,
+    periods_table,
+)
 from calib.inputs.validate import CycleData
 
-HOURS = pd.Timedelta(hours=1)
 METRIC_COLUMNS = [
     "deploy_days_per_week",
     "deploy_days_per_month",
@@ -52,211 +61,222 @@ METRIC_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class Period:
-    """A named stretch of days, both ends inclusive."""
-
-    id: str
-    start: pd.Timestamp
-    end: pd.Timestamp
+Frame = pd.DataFrame | ir.Table
 
 
-def periods_from_cycles(cycles: Sequence) -> list[Period]:
-    """Periods for the configured review cycles."""
-    return [Period(c.id, pd.Timestamp(c.start), pd.Timestamp(c.end)) for c in cycles]
+def _tables(engine: Engine, **inputs: Frame | None) -> dict[str, ir.Table | None]:
+    return {k: engine.frame(v) if isinstance(v, pd.DataFrame) else v for k, v in inputs.items()}
 
 
-def monthly_periods(start: pd.Timestamp, end: pd.Timestamp) -> list[Period]:
-    """Calendar months from start's month to end's month, for trends."""
-    months = pd.period_range(start, end, freq="M")
-    return [Period(str(m), m.start_time, m.end_time.normalize()) for m in months]
-
-
-def production_deployments(deployments: pd.DataFrame, services: pd.DataFrame, environment: str) -> pd.DataFrame:
+def production_deployments(
+    deployments: Frame, services: Frame, environment: str, *, engine: Engine | None = None
+) -> pd.DataFrame:
     """Successful production deployments, one row per deployment_id, with the owning team.
 
-    A deployment's rows that succeeded in production make it: it finished at the latest of them;
-    its other rows (failed, or in another environment) are not looked at.
-
-    Returns columns deployment_id, service, team, finished_at (UTC), day (naive date) and,
-    when the input has it, lead_time_hours (the largest of a collapsed id's rows).
+    See `calib.delivery.expressions.production_deployments`; returns deployment_id, service,
+    team, finished_at (UTC), day (naive date) and, when the input has it, lead_time_hours.
     """
-    prod = deployments.loc[(deployments["environment"] == environment.lower()) & (deployments["result"] == "SUCCESS")]
-    aggregations = {"service": ("service", "first"), "finished_at": ("finished_at", "max")}
-    if "lead_time_hours" in prod.columns:
-        aggregations["lead_time_hours"] = ("lead_time_hours", "max")
-    collapsed = prod.groupby("deployment_id", sort=False, observed=True).agg(**aggregations).reset_index()
-    collapsed = collapsed.merge(services[["service", "team"]], on="service", how="inner")
-    collapsed["day"] = collapsed["finished_at"].dt.tz_localize(None).dt.normalize()
-    return collapsed
+    engine = engine or connect()
+    t = _tables(engine, deployments=deployments, services=services)
+    out = engine.execute(
+        expressions.production_deployments(t["deployments"], t["services"], environment).order_by("deployment_id"),
+        "production deployments",
+    )
+    out["day"] = pd.to_datetime(out["day"])
+    return out
 
 
-def by_deployment_id(references: pd.Series, deployments: pd.DataFrame) -> pd.Series:
+def by_deployment_id(references: pd.Series, deployments: Frame, *, engine: Engine | None = None) -> pd.Series:
     """Deployment references as deployment ids: a deployment_commit_id names its row's deployment.
 
     A reference that is a deployment_id stays; one that is the deployment_commit_id of a row
     becomes that row's deployment_id; any other stays as it is (and matches no deployment).
     """
-    if "deployment_commit_id" not in deployments.columns:
-        return references
-    rows = deployments.dropna(subset=["deployment_commit_id", "deployment_id"])
-    deployment_of = rows.drop_duplicates("deployment_commit_id").set_index("deployment_commit_id")["deployment_id"]
-    is_deployment = is_in(references, deployments["deployment_id"])
-    return references.where(is_deployment, references.map(deployment_of).fillna(references))
+    engine = engine or connect()
+    refs = engine.frame(pd.DataFrame({"reference": references.astype("str")}, index=range(len(references))))
+    resolved = expressions.deployment_ids(refs, "reference", _tables(engine, d=deployments)["d"])
+    out = engine.execute(resolved.order_by(ROW), "deployment references")
+    return pd.Series(out["reference"].to_numpy(), index=references.index, name=references.name)
 
 
-def change_lead_times(deploys: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
-    """Lead time per change (or per deployment), in hours: team, day, hours (and change_id).
-
-    `changes` name their deployment by deployment_id (see `by_deployment_id`). Non-positive
-    values (clock skew, changes created after the deploy) are kept with hours <= 0 so the
-    caller can count and drop them.
-    """
-    if changes is None:
-        if "lead_time_hours" not in deploys.columns:
-            return pd.DataFrame(
-                {
-                    "team": pd.Series([], dtype="str"),
-                    "day": pd.Series([], dtype="datetime64[us]"),
-                    "hours": pd.Series([], dtype="float64"),
-                }
-            )
-        return deploys.loc[deploys["lead_time_hours"].notna(), ["team", "day"]].assign(hours=deploys["lead_time_hours"])
-    ids = ["change_id"] if "change_id" in changes.columns else []
-    joined = changes[[*ids, "deployment_id", "created_at"]].merge(
-        deploys[["deployment_id", "team", "day", "finished_at"]], on="deployment_id", how="inner"
-    )
-    joined["hours"] = (joined["finished_at"] - joined["created_at"]) / HOURS
-    return joined[["team", "day", "hours", *ids]]
+def change_lead_times(
+    deployments: Frame, services: Frame, changes: Frame | None, environment: str, *, engine: Engine | None = None
+) -> pd.DataFrame:
+    """Lead time per change in hours, with its team and deployment day (and change_id)."""
+    engine = engine or connect()
+    t = _tables(engine, deployments=deployments, services=services, changes=changes)
+    deploys = expressions.production_deployments(t["deployments"], t["services"], environment)
+    changes_t = t["changes"]
+    if changes_t is not None:
+        changes_t = expressions.deployment_ids(changes_t, "deployment_id", t["deployments"])
+        joined = changes_t.join(deploys.select("deployment_id", "team", "day", "finished_at"), "deployment_id")
+        hours = expressions.hours_between(joined.finished_at, joined.created_at)
+        leads = joined.select("change_id", "team", "day", hours=hours).order_by("change_id")
+    elif "lead_time_hours" in deploys.columns:
+        given = deploys.filter(deploys.lead_time_hours.notnull())
+        leads = given.select("team", "day", hours=given.lead_time_hours)
+    else:
+        leads = deploys.select("team", "day", hours=ibis.null("float64")).filter(ibis.literal(False))
+    return engine.execute(leads, "lead times")
 
 
-def team_incidents(incidents: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+def team_incidents(incidents: Frame, services: Frame, *, engine: Engine | None = None) -> pd.DataFrame:
     """Incidents with their owning team, start day and duration in hours."""
-    owned = incidents.merge(services[["service", "team"]], on="service", how="inner")
-    owned["day"] = owned["started_at"].dt.tz_localize(None).dt.normalize()
-    owned["hours"] = (owned["resolved_at"] - owned["started_at"]) / HOURS
-    return owned
+    engine = engine or connect()
+    t = _tables(engine, incidents=incidents, services=services)
+    return engine.execute(expressions.team_incidents(t["incidents"], t["services"]).order_by(ROW), "incidents")
 
 
 def dora_from_events(
-    deployments: pd.DataFrame | None,
-    incidents: pd.DataFrame | None,
-    services: pd.DataFrame,
+    deployments: Frame | None,
+    incidents: Frame | None,
+    services: Frame,
     periods: Sequence[Period],
     *,
-    changes: pd.DataFrame | None = None,
+    changes: Frame | None = None,
     environment: str = "production",
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """The four DORA metrics per team and period, with their n, ungraded.
 
-    Without deployments (None) the deployment frequency, lead time and change failure rate are
-    unknown (missing, n = 0) and the time to restore is still computed from the incidents.
+    One query on the engine (DuckDB in this process by default) over pandas frames or engine
+    tables; only one row per team and period comes back. Without deployments (None) the
+    deployment frequency, lead time and change failure rate are unknown (missing, n = 0) and the
+    time to restore is still computed from the incidents.
 
     Returns one row per (team, period) for every team owning a service, with METRIC_COLUMNS.
     """
-    known = deployments is not None
-    if deployments is None:
-        deployments = pd.DataFrame(
-            {
-                "deployment_id": pd.Series([], dtype="str"),
-                "service": pd.Series([], dtype="str"),
-                "finished_at": pd.Series([], dtype="datetime64[us, UTC]"),
-                "result": pd.Series([], dtype="str"),
-                "environment": pd.Series([], dtype="str"),
-            }
-        )
-    deploys = production_deployments(deployments, services, environment)
-    if changes is not None:
-        changes = changes.assign(deployment_id=by_deployment_id(changes["deployment_id"], deployments))
-    leads = change_lead_times(deploys, changes)
-    owned = team_incidents(incidents, services) if incidents is not None else None
-    links = (
-        by_deployment_id(incidents["caused_by_deployment_id"], deployments)
-        if incidents is not None and "caused_by_deployment_id" in incidents.columns
-        else pd.Series([], dtype="str")
-    )
-    deploys["failed"] = is_in(deploys["deployment_id"], links)
-    teams = sorted(services["team"].dropna().unique())
-    rows = []
-    for period in periods:
-        rows.append(_period_metrics(deploys, leads, owned, teams, period, link_known=incidents is not None))
-    out = pd.concat(rows, ignore_index=True)
-    if not known:
-        out[["deploy_days_per_week", "deploy_days_per_month", "deploy_days_per_half_year"]] = np.nan
-    return out
+    engine = engine or connect()
+    t = _tables(engine, deployments=deployments, incidents=incidents, services=services, changes=changes)
+    teams = sorted(engine.execute(t["services"].select("team").distinct(), "teams")["team"].dropna())
+    aggregates = pd.DataFrame(columns=["team", "period"])
+    if teams:
+        try:
+            query = dora_query(t, teams, periods, environment, builtin_median=engine.builtin_median, keep=engine.cache)
+            aggregates = engine.execute(query, "team DORA")
+        finally:
+            engine.release()
+    rows = [_period_metrics(aggregates, teams, period, t) for period in periods]
+    return pd.concat(rows, ignore_index=True)
 
 
-def _period_metrics(
-    deploys: pd.DataFrame,
-    leads: pd.DataFrame,
-    incidents: pd.DataFrame | None,
-    teams: list[str],
-    period: Period,
+def dora_query(
+    tables: dict[str, ir.Table | None],
+    teams: Sequence[str],
+    periods: Sequence[Period],
+    environment: str = "production",
     *,
-    link_known: bool,
-) -> pd.DataFrame:
-    index = pd.Index(teams, name="team")
-    inside = deploys[(deploys["day"] >= period.start) & (deploys["day"] <= period.end)]
+    builtin_median: bool = True,
+    keep: Callable[[ir.Table], ir.Table] = lambda table: table,
+) -> ir.Table:
+    """The one query behind `dora_from_events`: aggregates per team and period, not yet run.
+
+    Parameters
+    ----------
+    tables
+        deployments, incidents, changes (each an engine table or None) and services.
+    teams, periods
+        The rows wanted: every team for every period.
+    builtin_median
+        False for engines without an exact median in Ibis (Trino, BigQuery): the window form.
+    keep
+        Keeps an intermediate result the query reads several times (`Engine.cache`); compiling
+        SQL for another engine keeps nothing.
+    """
+    t = tables
+    builtin = builtin_median
+    cuts = periods_table(periods)
+    base = ibis.memtable(
+        pd.DataFrame([(team, p.id) for p in periods for team in teams], columns=["team", "period"]),
+        schema={"team": "string", "period": "string"},
+    )
+    keys = ["team", "period"]
+    parts = []
+    if t["deployments"] is not None:
+        deployments = t["deployments"]
+        deploys = expressions.production_deployments(deployments, t["services"], environment)
+        failed = ibis.literal(False)
+        if t["incidents"] is not None and "caused_by_deployment_id" in t["incidents"].columns:
+            links = expressions.deployment_ids(
+                t["incidents"].select("caused_by_deployment_id"), "caused_by_deployment_id", deployments
+            )
+            failed = deploys.deployment_id.isin(links.caused_by_deployment_id)
+        inside = keep(expressions.in_periods(deploys.mutate(failed=failed), cuts))  # read by three parts below
+        parts.append(
+            inside.group_by(keys).agg(deployments=ibis._.count(), failures=expressions.count_true(inside.failed))
+        )
+        parts.append(expressions.deploy_day_counts(inside, calendar_grid(teams, periods), builtin=builtin))
+        changes = t["changes"]
+        if changes is not None:
+            changes = expressions.deployment_ids(changes, "deployment_id", deployments)
+        leads = expressions.change_lead_times(inside, changes)
+        parts.append(
+            expressions.summary(
+                leads,
+                keys,
+                "hours",
+                "lead_time_hours",
+                where=leads.hours > 0,
+                builtin=builtin,
+                lead_time_n=expressions.count_true(leads.hours > 0),
+                lead_time_dropped=expressions.count_true(leads.hours <= 0),
+            )  # fmt: skip
+        )
+    if t["incidents"] is not None:
+        started = expressions.in_periods(expressions.team_incidents(t["incidents"], t["services"]), cuts)
+        resolved = started.hours.notnull() & (started.hours >= 0)
+        parts.append(
+            expressions.summary(
+                started,
+                keys,
+                "hours",
+                "time_to_restore_hours",
+                where=resolved,
+                builtin=builtin,
+                time_to_restore_n=expressions.count_true(resolved),
+                open_incidents=expressions.count_true(started.hours.isnull()),
+            )  # fmt: skip
+        )
+    query = base
+    for part in parts:
+        query = query.left_join(part, keys).drop(*[f"{k}_right" for k in keys])
+    return query
+
+
+def _period_metrics(aggregates: pd.DataFrame, teams: list[str], period: Period, t: dict) -> pd.DataFrame:
+    """One period's rows, in the columns and types calib has always handed on."""
+    index = pd.Index(teams, name="team", dtype="str")
+    got = aggregates[aggregates["period"] == period.id].set_index("team").reindex(index)
+
+    def counts(column: str) -> pd.Series:
+        values = got[column] if column in got else pd.Series(0, index=index)
+        return values.fillna(0).astype("int64")
+
+    def values(column: str) -> pd.Series:
+        return got[column].astype("float64") if column in got else pd.Series(np.nan, index=index)
+
     out = pd.DataFrame(index=index)
     out["period"] = period.id
     out["period_start"] = period.start
     out["period_end"] = period.end
-    out = out.join(_deploy_days(inside, index, period))
-    out["deployments"] = inside.groupby("team").size().reindex(index, fill_value=0)
-    lead = leads[(leads["day"] >= period.start) & (leads["day"] <= period.end)]
-    positive = lead[lead["hours"] > 0]
-    out["lead_time_hours"] = positive.groupby("team")["hours"].median().reindex(index)
-    out["lead_time_n"] = positive.groupby("team").size().reindex(index, fill_value=0)
-    out["lead_time_dropped"] = (lead["hours"] <= 0).groupby(lead["team"]).sum().reindex(index, fill_value=0)
-    failures = inside.groupby("team")["failed"].sum().reindex(index, fill_value=0)
+    known = t["deployments"] is not None
+    out["deploy_days_per_week"] = values("deploy_days_per_week") if known else np.nan
+    out["deploy_days_per_month"] = values("deploy_days_per_month") if known else np.nan
+    out["deploy_days_per_half_year"] = (
+        counts("deploy_days").to_numpy() / (period.days / HALF_YEAR_DAYS) if known else np.nan
+    )
+    out["weeks"] = period.weeks
+    out["deployments"] = counts("deployments")
+    out["lead_time_hours"] = values("lead_time_hours")
+    out["lead_time_n"] = counts("lead_time_n")
+    out["lead_time_dropped"] = counts("lead_time_dropped")
     out["change_failure_rate_n"] = out["deployments"]
-    rate = failures / out["deployments"].where(out["deployments"] > 0)
-    out["change_failure_rate"] = rate if link_known else np.nan
-    if incidents is not None:
-        started = incidents[(incidents["day"] >= period.start) & (incidents["day"] <= period.end)]
-        resolved = started[started["hours"].notna() & (started["hours"] >= 0)]
-        out["time_to_restore_hours"] = resolved.groupby("team")["hours"].median().reindex(index)
-        out["time_to_restore_n"] = resolved.groupby("team").size().reindex(index, fill_value=0)
-        out["open_incidents"] = started["hours"].isna().groupby(started["team"]).sum().reindex(index, fill_value=0)
-    else:
-        out["time_to_restore_hours"] = np.nan
-        out["time_to_restore_n"] = 0
-        out["open_incidents"] = 0
+    rate = counts("failures") / out["deployments"].where(out["deployments"] > 0)
+    out["change_failure_rate"] = rate if t["incidents"] is not None else np.nan
+    out["time_to_restore_hours"] = values("time_to_restore_hours")
+    out["time_to_restore_n"] = counts("time_to_restore_n")
+    out["open_incidents"] = counts("open_incidents")
     return out.reset_index()
-
-
-def _deploy_days(inside: pd.DataFrame, teams: pd.Index, period: Period) -> pd.DataFrame:
-    """Median deployment days per week and per month, and days per six months, per team."""
-    days = inside[["team", "day"]].drop_duplicates()
-    first_monday = period.start - pd.Timedelta(days=period.start.day_of_week)
-    weeks = pd.date_range(first_monday, period.end, freq="7D")
-    months = pd.period_range(period.start, period.end, freq="M")
-    week_of = first_monday + pd.to_timedelta((days["day"] - first_monday).dt.days // 7 * 7, unit="D")
-    per_week = (
-        days.assign(week=week_of)
-        .groupby(["team", "week"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(index=teams, columns=weeks, fill_value=0)
-    )
-    per_month = (
-        days.assign(month=days["day"].dt.to_period("M"))
-        .groupby(["team", "month"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(index=teams, columns=months, fill_value=0)
-    )
-    span_days = (period.end - period.start).days + 1
-    total = days.groupby("team").size().reindex(teams, fill_value=0)
-    return pd.DataFrame(
-        {
-            "deploy_days_per_week": np.median(per_week.to_numpy(), axis=1) if len(weeks) else np.nan,
-            "deploy_days_per_month": np.median(per_month.to_numpy(), axis=1) if len(months) else np.nan,
-            "deploy_days_per_half_year": total.to_numpy() / (span_days / 182.5),
-            "weeks": len(weeks),
-        },
-        index=teams,
-    )
 
 
 def dora_from_team_metrics(team_metrics: pd.DataFrame, periods: Sequence[Period]) -> pd.DataFrame:
@@ -326,19 +346,19 @@ def label_small_samples(metrics: pd.DataFrame, min_sample: int) -> pd.DataFrame:
     return out
 
 
-def team_dora(data: CycleData, periods: Sequence[Period]) -> pd.DataFrame:
+def team_dora(data: CycleData, periods: Sequence[Period], *, engine: Engine | None = None) -> pd.DataFrame:
     """Graded DORA metrics per team and period for a loaded cycle (empty when no delivery data)."""
     config = data.config
     if data.has("team_metrics"):
         raw = dora_from_team_metrics(data["team_metrics"], periods)
     elif (data.has("deployments") or data.has("incidents")) and data.has("services"):
         raw = dora_from_events(
-            data.tables.get("deployments"),
-            data.tables.get("incidents"),
+            *(data.table(name) if data.has(name) else None for name in ("deployments", "incidents")),
             data["services"],
             periods,
-            changes=data.tables.get("changes"),
+            changes=data.table("changes") if data.has("changes") else None,
             environment=config.dora.production_environment,
+            engine=engine or data.engine,
         )
     else:
         return pd.DataFrame(columns=["team", "period", *METRIC_COLUMNS])

@@ -13,13 +13,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
-from calib.delivery.dora import Period
+from calib.delivery import expressions
+from calib.delivery.engine import ROW, Engine, connect
+from calib.delivery.periods import Period, periods_table
+
+STATUS_COLUMNS = ["attainment", "error_budget", "budget_consumed", "budget_remaining", "burn_rate", "met"]
+TEAM_COLUMNS = ["team", "period", "slo_windows", "slo_met_share", "slo_budget_consumed", "slo_attainment"]
 
 
-def slo_status(slos: pd.DataFrame) -> pd.DataFrame:
+def status(slos: ir.Table) -> ir.Table:
+    """The SLO rows with attainment, error_budget, budget_consumed, budget_remaining, burn_rate and met."""
+    total = slos.total_events.cast("float64")
+    attainment = ibis.ifelse(total > 0, slos.good_events.cast("float64") / total, ibis.null("float64"))
+    error_budget = 1 - slos.target
+    error_ratio = 1 - attainment
+    consumed = ibis.ifelse(
+        error_budget <= 0,
+        ibis.ifelse(error_ratio > 0, ibis.literal(float("inf")), ibis.literal(0.0)),
+        error_ratio / error_budget,
+    )
+    consumed = ibis.ifelse(attainment.notnull(), consumed, ibis.null("float64"))
+    return slos.mutate(
+        attainment=attainment,
+        error_budget=error_budget,
+        budget_consumed=consumed,
+        budget_remaining=1 - consumed,
+        burn_rate=consumed,
+        met=ibis.ifelse(attainment.notnull(), attainment >= slos.target, ibis.null("boolean")),
+    )
+
+
+def slo_status(slos: pd.DataFrame, *, engine: Engine | None = None) -> pd.DataFrame:
     """Add attainment, error_budget, budget_consumed, budget_remaining, burn_rate and met.
 
     Parameters
@@ -32,49 +60,60 @@ def slo_status(slos: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy with the new columns; rows with total_events == 0 have missing attainment.
     """
+    engine = engine or connect()
+    got = engine.execute(status(engine.frame(slos)).select(ROW, *STATUS_COLUMNS).order_by(ROW), "SLO status")
     out = slos.copy()
-    total = out["total_events"].astype("float64")
-    out["attainment"] = out["good_events"] / total.where(total > 0)
-    out["error_budget"] = 1 - out["target"]
-    error_ratio = 1 - out["attainment"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        consumed = error_ratio / out["error_budget"]
-    no_budget = out["error_budget"] <= 0
-    consumed = consumed.where(~no_budget, np.where(error_ratio > 0, np.inf, 0.0))
-    out["budget_consumed"] = consumed.where(out["attainment"].notna())
-    out["budget_remaining"] = 1 - out["budget_consumed"]
-    out["burn_rate"] = out["budget_consumed"]
-    out["met"] = (out["attainment"] >= out["target"]).where(out["attainment"].notna())
+    for column in STATUS_COLUMNS:
+        out[column] = got[column].to_numpy()
+    out["met"] = out["met"].astype(object).where(out["attainment"].notna())
     return out
 
 
-def team_slos(slos: pd.DataFrame, services: pd.DataFrame, periods: Sequence[Period]) -> pd.DataFrame:
+def slo_query(
+    slos: ir.Table, services: ir.Table, periods: Sequence[Period], *, builtin_median: bool = True
+) -> ir.Table:
+    """The query behind `team_slos`: per team and period, windows, met share, median consumed, events."""
+    rows = status(slos).join(services.select("service", "team"), "service")
+    rows = rows.filter(rows.attainment.notnull())
+    cuts = periods_table(periods)
+    if "window_end" in rows.columns:
+        end = rows.window_end.cast("date")
+        inside = rows.join(cuts, end.isnull() | ((end >= cuts.start) & (end <= cuts.end)))
+    else:
+        inside = rows.cross_join(cuts)
+    keys = ["team", "period"]
+    counts = inside.group_by(keys).agg(
+        slo_windows=ibis._.count(),
+        slo_met_share=ibis.ifelse(inside.met, 1.0, 0.0).mean(where=inside.met.notnull()),
+        slo_good=inside.good_events.sum(),
+        slo_total=inside.total_events.sum(),
+    )
+    medians = expressions.median(inside, "budget_consumed", keys, "slo_budget_consumed", builtin=builtin_median)
+    query = counts.left_join(medians, keys).drop("team_right", "period_right")
+    return query
+
+
+def team_slos(
+    slos: pd.DataFrame | ir.Table,
+    services: pd.DataFrame | ir.Table,
+    periods: Sequence[Period],
+    *,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
     """SLO context per team and period: share of SLO windows met and median budget consumed.
 
     A window counts toward a period when its `window_end` falls inside it (rows without
     window_end count toward every period). Returns team, period, slo_windows (n),
     slo_met_share, slo_budget_consumed (median) and slo_attainment (events pooled).
     """
-    status = slo_status(slos).merge(services[["service", "team"]], on="service", how="inner")
-    status = status[status["attainment"].notna()]
-    rows = []
-    for period in periods:
-        if "window_end" in status.columns:
-            ends = status["window_end"]
-            inside = status[ends.isna() | ((ends >= period.start) & (ends <= period.end))]
-        else:
-            inside = status
-        grouped = inside.groupby("team")
-        summary = pd.DataFrame(
-            {
-                "slo_windows": grouped.size(),
-                "slo_met_share": grouped["met"].mean(),
-                "slo_budget_consumed": grouped["budget_consumed"].median(),
-                "slo_attainment": grouped["good_events"].sum() / grouped["total_events"].sum(),
-            }
-        )
-        rows.append(summary.reset_index().assign(period=period.id))
-    columns = ["team", "period", "slo_windows", "slo_met_share", "slo_budget_consumed", "slo_attainment"]
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(rows, ignore_index=True)[columns]
+    engine = engine or connect()
+    slos_t = engine.frame(slos) if isinstance(slos, pd.DataFrame) else slos
+    services_t = engine.frame(services) if isinstance(services, pd.DataFrame) else services
+    if not periods:
+        return pd.DataFrame(columns=TEAM_COLUMNS)
+    query = slo_query(slos_t, services_t, periods, builtin_median=engine.builtin_median)
+    got = engine.execute(query, "team SLOs")
+    got["slo_attainment"] = got["slo_good"] / got["slo_total"]
+    order = {p.id: i for i, p in enumerate(periods)}
+    got = got.assign(_order=got["period"].map(order)).sort_values(["_order", "team"], kind="stable")
+    return got[TEAM_COLUMNS].astype({"slo_windows": "int64"}).reset_index(drop=True)

@@ -33,6 +33,7 @@ InputName = Literal[
 ]
 REQUIRED_INPUTS: tuple[InputName, ...] = ("people", "reviews")
 SERVICE_INPUTS: tuple[InputName, ...] = ("deployments", "incidents", "slos")  # rows that belong to a service
+DATABASE_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents")  # may be database tables
 DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
 
 
@@ -57,15 +58,27 @@ class CycleWindow(_Strict):
 class InputSpec(_Strict):
     """Where one input lives and how to read it.
 
+    A file (`path`), or a table in a database (`connection` and `table`, for deployments, changes
+    and incidents: they are read where they live, see calib.delivery.sources).
     `format` picks an adapter for a vendor's export (team_metrics: devlake or fourkeys);
     `sheet` picks an Excel sheet by name or 0-based position; `service` names the service of
     every row that names none (an export without a service column, e.g. PagerDuty incidents).
     """
 
-    path: Path
+    path: Path | None = None
+    connection: str | None = None  # a database (an Ibis URL: postgres://user@host/db); ${VAR} from the environment
+    table: str | None = None  # the table in that database
     format: Literal["canonical", "devlake", "fourkeys"] = "canonical"
     sheet: str | int | None = None
     service: str | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> InputSpec:
+        if (self.path is None) == (self.connection is None):
+            raise ValueError("either a path or a connection and a table")
+        if (self.connection is None) != (self.table is None):
+            raise ValueError("a connection and a table together")
+        return self
 
 
 class DoraSettings(_Strict):
@@ -136,6 +149,8 @@ class CycleConfig(_Strict):
         if self.cycle not in ids:
             raise ValueError(f"cycle::one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
         for name, spec in self.inputs.items():
+            if spec.connection is not None and name not in DATABASE_INPUTS:
+                raise ValueError(f"inputs.{name}.connection::a file: only {', '.join(DATABASE_INPUTS)} may be tables")
             if spec.service is not None and name not in SERVICE_INPUTS:
                 raise ValueError(f"inputs.{name}.service::service only on {', '.join(SERVICE_INPUTS)}")
         missing = [name for name in REQUIRED_INPUTS if name not in self.inputs]
@@ -164,8 +179,13 @@ class CycleConfig(_Strict):
         return [_label(v) for v in self.rating_scale]
 
     def input_path(self, name: InputName) -> Path:
-        """The absolute path of an input."""
+        """The absolute path of an input file."""
         return (self.base_dir / self.inputs[name].path).resolve()
+
+    def shown(self, name: InputName) -> str:
+        """How messages name an input: its path as written, or its table (never a password)."""
+        spec = self.inputs[name]
+        return str(spec.path) if spec.path is not None else f"table {spec.table}"
 
     def has(self, name: InputName) -> bool:
         """Whether the config names this input."""

@@ -16,7 +16,7 @@ from calib.inputs.contract import CONTRACT, Col
 
 EVIDENCE_CATEGORIES = ("delivery", "reliability", "influence")
 RELATIONSHIPS = ("peer", "cross_functional", "report", "skip_level", "calibrator", "self", "manager")
-DEPLOY_RESULTS = ("SUCCESS", "FAILURE")
+DEPLOY_RESULTS = ("SUCCESS", "FAILURE")  # checked in the engine (calib.delivery.checks)
 SPAN = " :: "
 
 DTYPES = {
@@ -111,14 +111,7 @@ def _column_checks(name: InputName, config: CycleConfig) -> dict[str, list[pa.Ch
             "relationship": [one_of(RELATIONSHIPS)],
             "score": [between(low, high), _half_points()],
         },
-        "deployments": {
-            "result": [one_of(DEPLOY_RESULTS)],
-            "lead_time_hours": [at_least(0)],
-        },
-        "changes": {"change_id": [pa.Check(lambda s: ~s.duplicated(), name="a change_id used only once")]},
-        "incidents": {
-            "incident_id": [pa.Check(lambda s: ~s.duplicated(), name="an incident_id used only once")],
-        },
+        # deployments, changes and incidents are checked in the engine: calib.delivery.checks
         "team_metrics": {
             "deployment_frequency": [at_least(0)],
             "lead_time_hours": [at_least(0)],
@@ -147,7 +140,6 @@ def _frame_checks(name: InputName, present: set[str]) -> list[pa.Check]:
     checks: dict[str, list[pa.Check]] = {
         "reviews": [once(["cycle", "employee_id"])],
         "criteria_scores": [once(["cycle", "employee_id", "criterion"])],
-        "incidents": [not_before("resolved_at", "started_at")],
         "team_metrics": [not_before("period_end", "period_start"), once(["team", "period_start"])],
         "slos": [
             once(["service", "slo_name", "window_end"] if "window_end" in present else ["service", "slo_name"]),

@@ -13,11 +13,12 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
-from calib.errors import InputError, Problem, WorkbenchError
+from calib.errors import Problem, WorkbenchError
 from calib.inputs import adapters as adapters
 from calib.inputs.config import CycleConfig, InputName
 from calib.inputs.contract import CONTRACT, is_in, parse
@@ -28,24 +29,36 @@ from calib.inputs.schemas import failure_rows, schema_for
 SMALL_TEAM = 3  # teams smaller than this get a warning
 LOW_SLO_TARGET = Decimal("0.5")  # a target read below 50% is more likely a typo (1.5 for 98.5) than an SLO
 EVENTS: dict[InputName, tuple[tuple[str, str, bool], ...]] = {  # (column, what, also after the last cycle)
-    "deployments": (("finished_at", "deployment", True),),
-    "changes": (("created_at", "change", True),),
-    "incidents": (("started_at", "incident", True), ("resolved_at", "resolution", False)),
+    # deployments, changes and incidents: calib.delivery.checks.LATE, in the engine
     "slos": (("window_end", "SLO window", True),),
     "evidence": (("date", "evidence item", False),),  # outside the cycles it is an error already
 }
 
 
+EVENT_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents")  # read in the engine: calib.delivery
+
+
 @dataclass(frozen=True)
 class Source:
-    """Lineage of one input file."""
+    """Lineage of one input: a file (its hash) or a database table (connection without password)."""
 
     name: InputName
-    path: Path
-    bytes: int
-    sha256: str
+    path: Path | None
+    bytes: int | None
+    sha256: str | None
     rows: int
     format: str
+    engine: str | None = None  # where its rows were read: duckdb, postgres, ...; None for pandas
+    connection: str | None = None  # a database input's connection string, password removed
+    table: str | None = None
+    queried_at: str | None = None  # when the engine counted its rows (UTC, ISO 8601)
+
+    @property
+    def shown(self) -> str:
+        """The file's name, or the table and where it lives."""
+        if self.path is not None:
+            return self.path.name
+        return f"{self.table} on {self.connection}"
 
 
 @dataclass
@@ -56,34 +69,56 @@ class CycleData:
     tables: dict[InputName, pd.DataFrame]
     sources: dict[InputName, Source]
     warnings: list[Problem] = field(default_factory=list)
+    events: dict[InputName, Any] = field(default_factory=dict)  # Ibis tables on `engine` (calib.delivery)
+    engine: Any = None  # the calib.delivery.engine.Engine holding `events`
 
     def __getitem__(self, name: InputName) -> pd.DataFrame:
+        """An input as a pandas frame indexed by source row; event tables are fetched from the engine (whole)."""
+        if name not in self.tables and name in self.events:
+            table = self.events[name]
+            frame = self.engine.execute(table.order_by("_row"), f"{name} rows")
+            self.tables[name] = frame.set_index("_row").rename_axis(None)
         return self.tables[name]
 
     def has(self, name: InputName) -> bool:
         """Whether this input was given."""
-        return name in self.tables
+        return name in self.tables or name in self.events
+
+    def table(self, name: InputName) -> Any:
+        """An event input as the engine's table (Ibis), else the pandas frame."""
+        return self.events[name] if name in self.events else self.tables[name]
 
 
-def load_cycle(config: CycleConfig, *, today: dt.date | None = None) -> CycleData:
-    """Read, type and check every input the config names.
+def read_inputs(
+    config: CycleConfig, *, skip: tuple[InputName, ...] = EVENT_INPUTS, today: dt.date | None = None
+) -> tuple[dict[InputName, pd.DataFrame], dict[InputName, Source], list[Problem]]:
+    """Read, type and check every input the config names but those in `skip`, without raising.
+
+    The event inputs (deployments, changes, incidents) are read and checked in the delivery engine:
+    `calib.delivery.sources.load_cycle` runs both and raises one InputError listing every problem.
 
     Parameters
     ----------
     config
         The cycle config.
+    skip
+        Inputs left to the engine.
     today
         The date events must not be after (a warning); default: the date today.
 
-    Raises
-    ------
-    InputError
-        Listing every error in every file (warnings are kept on the result instead).
+    Returns
+    -------
+    tables, sources, problems
+        The frames that loaded, their lineage, and every error and warning found. The warnings
+        that need every table (small teams, people without a review, ...) are only looked for when
+        there is no error.
     """
     tables: dict[InputName, pd.DataFrame] = {}
     sources: dict[InputName, Source] = {}
     problems: list[Problem] = []
     for name, spec in config.inputs.items():
+        if name in skip:
+            continue
         path = config.input_path(name)
         shown = _shown(config, name)
         try:
@@ -97,7 +132,7 @@ def load_cycle(config: CycleConfig, *, today: dt.date | None = None) -> CycleDat
                 sheet=spec.sheet,
             )
             if spec.service is not None:
-                frame = _with_service(frame, spec.service)
+                frame = with_service(frame, spec.service)
             if spec.format != "canonical":
                 frame = adapters.adapt(frame, spec.format, name, shown)
         except WorkbenchError as exc:
@@ -111,18 +146,16 @@ def load_cycle(config: CycleConfig, *, today: dt.date | None = None) -> CycleDat
         unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
         problems.extend(p for p in _schema_problems(frame, name, config, shown) if (p.row, p.column) not in unreadable)
         tables[name] = frame
-        sources[name] = _source(name, path, len(frame), spec.format)
+        sources[name] = file_source(name, path, len(frame), spec.format)
     if "people" in tables:  # cross-table checks on whatever loaded; unreadable cells are already reported
         problems.extend(_cross_table_problems(tables, config))
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity == "warning"]
-    if errors:
-        raise InputError(errors + warnings)
-    today = dt.date.today() if today is None else today
-    return CycleData(config, tables, sources, warnings + _warnings(tables, config) + _suspicious(tables, config, today))
+    if not any(p.severity == "error" for p in problems) and {"people", "reviews"} <= set(tables):
+        today = dt.date.today() if today is None else today
+        problems.extend(_warnings(tables, config) + _suspicious(tables, config, today))
+    return tables, sources, problems
 
 
-def _with_service(frame: pd.DataFrame, service: str) -> pd.DataFrame:
+def with_service(frame: pd.DataFrame, service: str) -> pd.DataFrame:
     """The config's service on every row that names none."""
     filled = frame["service"].fillna(service) if "service" in frame.columns else service
     return frame.assign(service=filled)
@@ -180,12 +213,13 @@ def _plain(number: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _source(name: InputName, path: Path, rows: int, fmt: str) -> Source:
+def file_source(name: InputName, path: Path, rows: int, fmt: str, engine: str | None = None) -> Source:
+    """Lineage of an input file: its size and SHA-256 (read in blocks), rows and format."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return Source(name, path, path.stat().st_size, digest.hexdigest(), rows, fmt)
+    return Source(name, path, path.stat().st_size, digest.hexdigest(), rows, fmt, engine)
 
 
 def _schema_problems(frame: pd.DataFrame, name: InputName, config: CycleConfig, shown: str) -> list[Problem]:
@@ -235,24 +269,6 @@ def _cross_table_problems(tables: dict[InputName, pd.DataFrame], config: CycleCo
                 )
     if "evidence" in tables and "date" in tables["evidence"].columns:
         problems += _outside_cycles(tables["evidence"], config)
-    if "deployments" in tables:
-        deployments = tables["deployments"]
-        known, what = deployments["deployment_id"], "a deployment_id"
-        if "deployment_commit_id" in deployments:  # a change may name one row of a deployment
-            known, what = (
-                pd.concat([known, deployments["deployment_commit_id"]]),
-                "a deployment_id or deployment_commit_id",
-            )
-        for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
-            if name in tables and column in tables[name]:
-                problems += _unknown(
-                    tables[name],
-                    column,
-                    pd.Index(known),
-                    _shown(config, name),
-                    f"{what} in {_shown(config, 'deployments')}",
-                    severity="warning",
-                )
     return problems
 
 
@@ -412,7 +428,7 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
                 )
             )
         services = pd.Index(tables["services"]["service"])
-        for name in ("deployments", "incidents", "slos"):
+        for name in ("slos",):  # deployments and incidents: calib.delivery.checks.unowned_services
             if name in tables:
                 unowned = sorted(set(tables[name]["service"].dropna().unique()) - set(services))
                 for service in unowned:
@@ -426,7 +442,7 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
                             "warning",
                         )
                     )
-    if not any(name in tables for name in ("deployments", "team_metrics")):
+    if not any(config.has(name) for name in ("deployments", "team_metrics")):
         warnings.append(
             Problem(
                 "config",

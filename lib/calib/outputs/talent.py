@@ -216,9 +216,9 @@ def cli_talent(args: argparse.Namespace) -> int:
 
     Errors are calib.errors exceptions for the CLI to render.
     """
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     config = load_config(args.config)
     resolve_cycle(config, args.cycle)

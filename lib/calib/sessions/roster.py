@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from calib.delivery.sources import load_cycle
 from calib.inputs.config import CycleConfig
 from calib.inputs.ratings import canonical_labels
-from calib.inputs.validate import CycleData, load_cycle
+from calib.inputs.validate import CycleData
 from calib.sessions.changes import Submitted
 from calib.sessions.errors import SessionError
 

@@ -105,8 +105,8 @@ def load_sources(config: str | Path, results: str | Path = "", cache: str | Path
     if (snapshot / "done").is_file():
         frames = {p.stem: pd.read_parquet(p) for p in snapshot.glob("*.parquet") if p.stem in SNAPSHOT_FRAMES}
     else:
+        from calib.delivery.sources import load_cycle
         from calib.frame import normalize
-        from calib.inputs.validate import load_cycle
 
         normalized = normalize(load_cycle(loaded))
         frames = {name: normalized.data[name] for name in SNAPSHOT_FRAMES[1:] if normalized.data.has(name)}

@@ -78,10 +78,10 @@ class Pairing:
 
 def open_team(config_path: str | Path, manager_id: str) -> Explorer:
     """Load, check and normalize a cycle, then cut it to `manager_id`'s people (errors: calib.errors)."""
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
     from calib.inputs.leveling import check_work_queries, load_leveling, reference_links
-    from calib.inputs.validate import load_cycle
     from calib.scope import filter_subtree
 
     config = load_config(config_path)

@@ -16,9 +16,9 @@ def cli_alignment(args: argparse.Namespace) -> int:
     Raises calib.errors exceptions (unknown person or cycle, bad leveling framework or query
     template, invalid inputs) for the CLI to render; nothing is written then.
     """
+    from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
-    from calib.inputs.validate import load_cycle
 
     config = load_config(args.config)
     resolve_cycle(config, args.cycle)

@@ -114,9 +114,9 @@ def prepare_results(
         No such session, or its store is missing or cannot be read.
     """
     from calib.analyses.runner import run_analyses, write_analysis
+    from calib.delivery.sources import load_cycle
     from calib.errors import render_problems
     from calib.frame import normalize
-    from calib.inputs.validate import load_cycle
     from calib.scope import filter_org
 
     out = Path(out)

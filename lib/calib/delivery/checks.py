@@ -1,0 +1,293 @@
+"""Delivery inputs typed and checked in the engine: every problem found by a query, listed with a cap.
+
+The same checks as the rest of the inputs (`calib.inputs.schemas`, `calib.inputs.validate`), for
+deployments, changes and incidents, run where the rows are: values that do not read as their kind,
+empty required cells, unknown results, negative lead times, repeated ids, resolutions before starts;
+and, across tables, deployment references that name no deployment, services no team owns and events
+dated after today or after the last cycle. Each problem names the file or table, the row (or, in a
+database table, the row's id), the column, the value and what was expected. A query counts every
+row with a problem and lists the first `EXAMPLES` of them; the rest are counted (`Problem.more`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.datatypes as dt_
+import ibis.expr.types as ir
+import pandas as pd
+
+from calib.delivery import expressions
+from calib.delivery.engine import ROW, Engine
+from calib.errors import Problem, Severity
+from calib.inputs.config import InputName
+from calib.inputs.contract import CONTRACT, EXPECTED_TEXT, Col
+from calib.inputs.schemas import DEPLOY_RESULTS
+
+EXAMPLES = 20  # rows listed per problem; the others are counted
+RAW = "_raw_"  # prefix of the columns holding a cell as written, for messages
+UTC = dt_.Timestamp(timezone="UTC", scale=6)
+UNIQUE_IDS: dict[InputName, tuple[str, str]] = {
+    "changes": ("change_id", "a change_id used only once"),
+    "incidents": ("incident_id", "an incident_id used only once"),
+}
+LATE: dict[InputName, tuple[tuple[str, str, bool], ...]] = {  # (column, what, also after the last cycle)
+    "deployments": (("finished_at", "deployment", True),),
+    "changes": (("created_at", "change", True),),
+    "incidents": (("started_at", "incident", True), ("resolved_at", "resolution", False)),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation about the rows of a table: `bad` finds the rows that break it."""
+
+    column: str | None
+    expected: str
+    bad: Callable[[ir.Table], ir.BooleanValue]
+    value: Callable[[ir.Table], ir.Value] | None = None
+    severity: Severity = "error"
+
+
+# -- typing -------------------------------------------------------------------------------------
+
+
+def _text(column: ir.Value, *, strip: bool) -> ir.StringValue:
+    """Text, empty as missing (trimmed first when the source is a text file); integral numbers without a .0."""
+    kind = column.type()
+    if kind.is_string():
+        return column.strip().nullif("") if strip else column
+    if kind.is_floating():
+        whole = column == column.floor()
+        return ibis.ifelse(whole, column.cast("int64").cast("string"), column.cast("string"))
+    return column.cast("string")
+
+
+def _typed(column: ir.Value, kind: str, *, strip: bool) -> ir.Value:
+    if kind in ("id", "text", "upper", "lower"):
+        text = _text(column, strip=strip)
+        return text.upper() if kind == "upper" else text.lower() if kind == "lower" else text
+    if kind == "number":
+        return column.cast("float64") if column.type().is_numeric() else _text(column, strip=strip).try_cast("float64")
+    if kind == "datetime":
+        if column.type().is_timestamp() or column.type().is_date():
+            return column.cast(UTC)
+        return _text(column, strip=strip).try_cast(UTC)
+    raise ValueError(f"columns of kind {kind} are not delivery events")
+
+
+def with_types(raw: ir.Table, name: InputName, *, strip: bool = False) -> ir.Table:
+    """The canonical columns given their types; other columns dropped.
+
+    Beside each column that arrived as text and has to be read as a number or a time,
+    `_raw_<column>` keeps it as written, for messages. `strip`: the source is a text file whose
+    cells may carry spaces (a file already read by `calib.inputs.load` was stripped there;
+    Parquet and database values are kept as they are, as before).
+    """
+    present = [c for c in CONTRACT[name] if c.name in raw.columns]
+    typed = {c.name: _typed(raw[c.name], c.kind, strip=strip) for c in present}
+    written = {
+        f"{RAW}{c.name}": _text(raw[c.name], strip=strip)
+        for c in present
+        if c.kind in EXPECTED_TEXT and raw[c.name].type().is_string()
+    }
+    return raw.select(ROW, **typed, **written)
+
+
+def canonical(checked: ir.Table) -> ir.Table:
+    """The typed table handed on: `_row` and the canonical columns."""
+    return checked.select(ROW, *[c for c in checked.columns if c != ROW and not c.startswith(RAW)])
+
+
+# -- the checks ---------------------------------------------------------------------------------
+
+
+def missing_columns(columns: Sequence[str], name: InputName, shown: str) -> list[Problem]:
+    """A required column that is not in the header."""
+    return [
+        Problem(shown, 1, c.name, None, f"a column named {c.name} in the header")
+        for c in CONTRACT[name]
+        if c.required and c.name not in columns
+    ]
+
+
+def row_checks(name: InputName, columns: Sequence[str]) -> list[Check]:
+    """The checks of one table on its own (`columns`: those of the table `with_types` made)."""
+    present: list[Col] = [c for c in CONTRACT[name] if c.name in columns]
+    checks = []
+    for col in present:
+        raw = f"{RAW}{col.name}" if f"{RAW}{col.name}" in columns else col.name
+        if raw != col.name:  # text to be read as a number or a time
+            checks.append(
+                Check(
+                    col.name,
+                    EXPECTED_TEXT[col.kind],
+                    lambda t, c=col.name, r=raw: t[r].notnull() & t[c].isnull(),
+                    lambda t, r=raw: t[r],
+                )
+            )
+        if not col.nullable:
+            checks.append(Check(col.name, "a value (this column may not be empty)", lambda t, r=raw: t[r].isnull()))
+    if name == "deployments":
+        allowed = ", ".join(DEPLOY_RESULTS)
+        checks.append(
+            Check(
+                "result",
+                f"one of {allowed}",
+                lambda t: t.result.notnull() & ~t.result.isin(DEPLOY_RESULTS),
+                lambda t: t.result,
+            )
+        )
+        if "lead_time_hours" in columns:
+            checks.append(
+                Check(
+                    "lead_time_hours",
+                    "a number of at least 0",
+                    lambda t: t.lead_time_hours < 0,
+                    lambda t: t.lead_time_hours,
+                )
+            )
+    if name == "incidents" and "resolved_at" in columns:
+        checks.append(
+            Check(
+                "resolved_at",
+                "a time on or after started_at",
+                lambda t: t.resolved_at.notnull() & t.started_at.notnull() & (t.resolved_at < t.started_at),
+                lambda t: t.resolved_at,
+            )
+        )
+    return checks
+
+
+def run_checks(
+    engine: Engine, table: ir.Table, checks: Sequence[Check], shown: str, *, key: str | None = None
+) -> list[Problem]:
+    """Count the rows breaking each check in one query, then list the first few of each.
+
+    Parameters
+    ----------
+    key
+        For a database table without row numbers: the id column that names a row in messages.
+    """
+    if not checks:
+        return []
+    counts = engine.execute(
+        table.aggregate(**{f"c{i}": expressions.count_true(check.bad(table)) for i, check in enumerate(checks)}),
+        f"checks of {shown}",
+    ).iloc[0]
+    problems = []
+    for i, check in enumerate(checks):
+        total = int(counts[f"c{i}"] or 0)
+        if total:
+            problems += _examples(engine, table, check, shown, total, key)
+    return problems
+
+
+def _examples(engine: Engine, table: ir.Table, check: Check, shown: str, total: int, key: str | None) -> list[Problem]:
+    value = check.value(table) if check.value is not None else ibis.null("string")
+    columns = {ROW: table[ROW], "_value": value}
+    if key:
+        columns["_key"] = table[key]
+    rows = engine.execute(table.filter(check.bad(table)).select(**columns).order_by(ROW).limit(EXAMPLES), shown)
+    problems = [
+        Problem(
+            shown,
+            int(row[ROW]),
+            check.column,
+            _shown_value(row["_value"]),
+            check.expected,
+            check.severity,
+            key=f"{key} {row['_key']}" if key else None,
+        )
+        for _, row in rows.iterrows()
+    ]
+    if problems and total > len(problems):
+        last = problems[-1]
+        problems[-1] = Problem(**{**last.__dict__, "more": total - len(problems)})
+    return problems
+
+
+def _shown_value(value: object) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def duplicate_ids(
+    engine: Engine, table: ir.Table, name: InputName, shown: str, *, key: str | None = None
+) -> list[Problem]:
+    """Rows repeating an id an earlier row has (changes, incidents): the repeats are reported."""
+    if name not in UNIQUE_IDS or UNIQUE_IDS[name][0] not in table.columns:
+        return []
+    column, expected = UNIQUE_IDS[name]
+    ids = table.filter(table[column].notnull())
+    repeated = ids.group_by(_id=ids[column]).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
+    total = int(
+        engine.execute(repeated.aggregate(n=(repeated._n - 1).sum()), f"repeated ids in {shown}").iloc[0, 0] or 0
+    )
+    if not total:
+        return []
+    repeats = ids.join(repeated, ids[column] == repeated._id).filter(lambda t: t[ROW] != t._first)
+    check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column])
+    return _examples(engine, repeats, check, shown, total, key)
+
+
+def unknown_references(
+    engine: Engine, table: ir.Table, column: str, known: Sequence[ir.Column], shown: str, expected: str
+) -> list[Problem]:
+    """Warnings for values of `column` found in none of the `known` columns (anti-joins, no distinct)."""
+    if column not in table.columns:
+        return []
+    unknown = table.filter(table[column].notnull())
+    for ids in known:
+        listed = ids.name("_known").as_table()
+        unknown = unknown.anti_join(listed, unknown[column] == listed._known)
+    check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column], "warning")
+    return run_checks(engine, unknown, [check], shown)
+
+
+def unowned_services(engine: Engine, table: ir.Table, services: ir.Table, shown: str, listed: str) -> list[Problem]:
+    """One warning per service named in `table` that the services input does not list."""
+    named = table.select("service").filter(ibis._.service.notnull()).distinct()
+    unowned = named.anti_join(services.select("service"), "service").order_by("service")
+    expected = f"a service listed in {listed}; it counts for no team"
+    return [
+        Problem(shown, None, "service", str(service), expected, "warning")
+        for service in engine.execute(unowned, f"services of {shown}")["service"]
+    ]
+
+
+def late_events(
+    engine: Engine, table: ir.Table, name: InputName, shown: str, today: dt.date, last_end: dt.date
+) -> list[Problem]:
+    """Warnings for events dated after today, or after the last cycle's end (where that matters)."""
+    checks = []
+    for column, what, cycle_bound in LATE.get(name, ()):
+        if column not in table.columns:
+            continue
+        future = ibis.timestamp(f"{today + dt.timedelta(days=1)} 00:00:00+00:00").cast(UTC)
+        checks.append(
+            Check(
+                column,
+                f"a date no later than today ({today}): a {what} in the future is a typo or a wrong clock",
+                lambda t, c=column, f=future: t[c] >= f,
+                lambda t, c=column: t[c],
+                "warning",
+            )
+        )
+        if cycle_bound:
+            after = ibis.timestamp(f"{last_end + dt.timedelta(days=1)} 00:00:00+00:00").cast(UTC)
+            checks.append(
+                Check(
+                    column,
+                    f"a date inside the configured cycles (the last ends {last_end}): this {what} counts for no cycle",
+                    lambda t, c=column, f=future, a=after: (t[c] >= a) & (t[c] < f),
+                    lambda t, c=column: t[c],
+                    "warning",
+                )
+            )
+    problems = run_checks(engine, table, checks, shown)
+    return [Problem(**{**p.__dict__, "value": pd.Timestamp(p.value).isoformat()}) if p.value else p for p in problems]

@@ -1,0 +1,145 @@
+"""Where the delivery queries run: DuckDB in-process by default, or any database Ibis reaches.
+
+An `Engine` wraps one Ibis backend. The delivery metrics (`calib.delivery.expressions`) are Ibis
+expressions over tables of that backend: DuckDB reads CSV and Parquet files where they lie (a file,
+a folder or a glob of Parquet files), PostgreSQL serves tables where they live (e.g. Apache
+DevLake's own database), and a pandas frame becomes an in-memory table. Only aggregates come
+back into Python. Every table carries `_row`, the row a person sees (the header is row 1), or a
+database row's position when the database has no row numbers.
+
+Sessions run in UTC: a day is a UTC calendar day on every engine.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+
+ROW = "_row"  # the row a person sees, on every table the engine hands out
+DEFAULT_URL = "duckdb://"
+DUCKDB_MEMORY_LIMIT = "1GB"  # what DuckDB may hold in memory before it spills to disk (the process holds more)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+# Engines whose Ibis compiler has an exact median (PERCENTILE_CONT / MEDIAN); others get the
+# window form of `calib.delivery.expressions.median` (Trino, BigQuery and Athena have none).
+BUILTIN_MEDIAN = {"duckdb", "postgres", "snowflake", "clickhouse", "databricks", "pyspark", "datafusion"}
+_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]+):(?P<password>[^@\s]*)@")
+
+
+def redact(url: str) -> str:
+    """A connection string without its password ('postgres://me:***@host/db'), for messages and lineage."""
+    shown = _PASSWORD.sub(r"\g<head>:***@", url)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", shown)
+
+
+@dataclass
+class Engine:
+    """One Ibis backend and what the delivery stage asks of it."""
+
+    backend: BaseBackend
+    url: str = DEFAULT_URL
+    log: list[dict[str, Any]] = field(default_factory=list)  # one entry per query: what, when, how long
+    temporary: list[str] = field(default_factory=list)  # tables `cache` made
+
+    @property
+    def name(self) -> str:
+        """The backend's name: duckdb, postgres, ..."""
+        return self.backend.name
+
+    median: Literal["builtin", "window", None] = None  # None: the engine's own where Ibis has one
+    progress: Callable[[str], None] | None = None  # told what runs and how long it took (a terminal shows it)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def builtin_median(self) -> bool:
+        """Whether medians use the engine's own exact median (else the window form)."""
+        return self.median == "builtin" if self.median else self.name in BUILTIN_MEDIAN
+
+    def frame(self, frame: pd.DataFrame) -> ibis.Table:
+        """A pandas frame (indexed by source row) as an in-memory table with `_row`."""
+        table = frame.reset_index(names=ROW)
+        table[ROW] = table[ROW].astype("int64")
+        return ibis.memtable(table)
+
+    def execute(self, expr: ibis.Expr, what: str) -> pd.DataFrame:
+        """Run an expression; the query is logged with its time (lineage: engine, when, how long)."""
+        started = time.perf_counter()
+        at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+        self.tell(f"{what} ...")
+        result = self.backend.execute(expr)
+        seconds = time.perf_counter() - started
+        self.log.append({"query": what, "engine": self.name, "at": at, "seconds": seconds, "rows": len(result)})
+        self.tell(f"{what}: {len(result):,} rows back in {seconds:.1f} s")
+        return result
+
+    def tell(self, stage: str) -> None:
+        """Report a stage, with the time since the engine started, to `progress` (if any)."""
+        if self.progress is not None:
+            self.progress(f"[{time.perf_counter() - self.started:6.1f} s] {self.name}: {stage}")
+
+    def cache(self, expr: ibis.Table, *, session: bool = False) -> ibis.Table:
+        """A result the engine keeps in a temporary table, because several queries read it.
+
+        Dropped by `release`, or, with `session`, only when the connection closes.
+        """
+        name = f"calib_{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        table = self.backend.create_table(name, expr, temp=True)
+        seconds = time.perf_counter() - started
+        self.log.append({"query": "kept for the next queries", "engine": self.name, "seconds": seconds, "rows": None})
+        self.tell(f"kept an intermediate result in {seconds:.1f} s")
+        if not session:
+            self.temporary.append(name)
+        return table
+
+    def release(self) -> None:
+        """Drop the temporary tables `cache` made."""
+        while self.temporary:
+            self.backend.drop_table(self.temporary.pop(), force=True)
+
+    def read_files(self, path: Path) -> ibis.Table:
+        """A CSV or Parquet file, a folder of Parquet files or a glob of them, as a table with `_row`."""
+        text = str(path)
+        if path.is_dir():
+            text = str(path / "*.parquet")
+        if text.lower().endswith(PARQUET_SUFFIXES) or text.endswith("*.parquet") or path.is_dir():
+            table = self.backend.read_parquet(text, file_row_number=True)
+            return table.rename({ROW: "file_row_number"}).mutate(**{ROW: ibis._[ROW] + 2})
+        table = self.backend.read_csv(text, all_varchar=True, header=True)
+        return table.mutate(**{ROW: ibis.row_number() + 2})
+
+
+def connect(url: str | None = None, *, memory_limit: str | None = None, threads: int | None = None) -> Engine:
+    """An engine: DuckDB in this process by default, else the database `url` names.
+
+    Parameters
+    ----------
+    url
+        An Ibis connection URL ("duckdb://", "postgres://user@host/db", ...); None for DuckDB in memory.
+    memory_limit, threads
+        DuckDB's limits (e.g. "2GB"); past the memory limit DuckDB spills to a temporary folder.
+    """
+    url = url or DEFAULT_URL
+    backend = ibis.connect(url)
+    if backend.name == "duckdb":
+        backend.raw_sql("SET TimeZone = 'UTC'")
+        # Bounded memory: past the limit DuckDB spills to a temporary folder of its own.
+        spill = Path(tempfile.gettempdir()) / f"calib-duckdb-{uuid.uuid4().hex[:12]}"
+        backend.raw_sql(f"SET temp_directory = '{spill}'")
+        backend.raw_sql(f"SET memory_limit = '{memory_limit or DUCKDB_MEMORY_LIMIT}'")
+        backend.raw_sql("SET preserve_insertion_order = true")  # CSV rows keep their order: row numbers
+        if threads:
+            backend.raw_sql(f"SET threads = {int(threads)}")
+    elif backend.name == "postgres":
+        backend.raw_sql("SET TIME ZONE 'UTC'")
+    return Engine(backend, redact(url))

@@ -1,0 +1,271 @@
+"""Every input of a cycle, read and checked; the delivery events where they lie, in the engine.
+
+`load_cycle` is what `calib validate` runs: the small inputs (people, reviews, evidence, SLOs, ...)
+through `calib.inputs.validate`, and deployments, changes and incidents as tables of the delivery
+engine (`calib.delivery.engine`), typed and checked by queries (`calib.delivery.checks`); one
+InputError lists every problem of both.
+
+Where the events are read:
+- a canonical CSV or Parquet file (or a folder or glob of Parquet files): by DuckDB, where it lies;
+- a table in a database (`{connection: postgres://..., table: ...}`): by that database, which
+  then runs the whole delivery stage; `${VAR}` in the connection string is taken from the
+  environment, and the password never appears in messages or lineage;
+- a vendor export (DevLake, Four Keys) or an Excel sheet: read and reshaped by `calib.inputs`
+  (`load.read_table`, `adapters`), then handed to the engine as it is.
+A file DuckDB cannot read (not UTF-8, a malformed row) is read by `calib.inputs.load`, which names
+the problem and its row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from calib.delivery import checks
+from calib.delivery.engine import ROW, Engine, connect, redact
+from calib.errors import InputError, Problem, WorkbenchError
+from calib.inputs import adapters
+from calib.inputs.config import CycleConfig, InputName, InputSpec
+from calib.inputs.contract import CONTRACT
+from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES, read_table
+from calib.inputs.validate import EVENT_INPUTS, CycleData, Source, file_source, read_inputs, with_service
+
+KEYS: dict[InputName, str] = {"deployments": "deployment_id", "changes": "change_id", "incidents": "incident_id"}
+_VARIABLE = re.compile(r"\$\{(\w+)\}")
+
+
+def load_cycle(
+    config: CycleConfig,
+    *,
+    today: dt.date | None = None,
+    engine: Engine | None = None,
+    environ: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CycleData:
+    """Read, type and check every input the config names.
+
+    Parameters
+    ----------
+    config
+        The cycle config.
+    today
+        The date events must not be after (a warning); default: the date today.
+    engine
+        Where the events are read and the delivery metrics computed; default: DuckDB in this
+        process, or the database the config's event inputs name.
+    environ
+        Where `${VAR}` in a connection string is looked up; default: the process environment.
+    progress
+        Told each stage as it starts and ends (rows, seconds): the CLI shows it on a terminal.
+
+    Raises
+    ------
+    InputError
+        Listing every error in every input (warnings are kept on the result instead).
+    """
+    today = dt.date.today() if today is None else today
+    if progress is not None:
+        progress("reading people, reviews and the other small inputs ...")
+    tables, sources, problems = read_inputs(config, skip=EVENT_INPUTS, today=today)
+    try:
+        engine = engine or _engine_for(config, os.environ if environ is None else environ)
+    except WorkbenchError as exc:
+        raise InputError([p for p in problems if p.severity == "error"] + list(getattr(exc, "problems", []))) from None
+    engine.progress = engine.progress or progress
+    events: dict[InputName, ir.Table] = {}
+    for name in EVENT_INPUTS:
+        if name in config.inputs:
+            table, source, found = _open_event(engine, config, name)
+            problems += found
+            if table is not None:
+                events[name], sources[name] = table, source
+    problems += _across(engine, config, events, tables, today)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if errors:
+        raise InputError(errors + warnings)
+    ordered = {name: sources[name] for name in config.inputs if name in sources}
+    return CycleData(config, tables, ordered, warnings, events=events, engine=engine)
+
+
+def connection_url(text: str, environ: Mapping[str, str]) -> str:
+    """A connection string with `${VAR}` taken from `environ`; an unset variable is an error (named, not shown)."""
+
+    def value(match: re.Match) -> str:
+        if match.group(1) not in environ:
+            variable = match.group(1)
+            raise InputError([Problem("config", None, "connection", None, f"the environment variable {variable}")])
+        return environ[match.group(1)]
+
+    return _VARIABLE.sub(value, text)
+
+
+def _engine_for(config: CycleConfig, environ: Mapping[str, str]) -> Engine:
+    """DuckDB in this process, unless the event inputs name a database (one, the same for all)."""
+    named = {spec.connection for name, spec in config.inputs.items() if name in EVENT_INPUTS and spec.connection}
+    if not named:
+        return connect()
+    if len(named) > 1:
+        shown = ", ".join(sorted(redact(c) for c in named))
+        raise InputError([Problem("config", None, "connection", shown, "one database for every event input")])
+    (text,) = named
+    url = connection_url(text, environ)
+    try:
+        return connect(url)
+    except Exception as exc:  # drivers raise their own kinds; the message may carry the URL
+        said = redact(str(exc).replace(url, redact(url)))
+        problem = Problem("config", None, "connection", redact(text), f"a database to connect to ({said})")
+        raise InputError([problem]) from None
+
+
+def _open_event(
+    engine: Engine, config: CycleConfig, name: InputName
+) -> tuple[ir.Table | None, Source | None, list[Problem]]:
+    """One event input as a typed engine table, its lineage and its problems."""
+    spec = config.inputs[name]
+    shown = config.shown(name)
+    try:
+        raw, source = _read(engine, config, name, spec, shown)
+    except WorkbenchError as exc:
+        return None, None, list(getattr(exc, "problems", []))
+    problems = checks.missing_columns(raw.columns, name, shown)
+    if problems:
+        return None, None, problems
+    scanned_text = source.engine == "duckdb" and _scanned_csv(source, spec)
+    checked = checks.with_types(raw, name, strip=scanned_text)
+    if scanned_text:
+        checked = engine.cache(checked, session=True)  # text parsed once, not by every query
+    key = KEYS[name] if spec.connection else None
+    problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
+    typed = checks.canonical(checked)
+    problems += checks.duplicate_ids(engine, typed, name, shown, key=key)
+    return typed, source, problems
+
+
+def _scanned_csv(source: Source, spec: InputSpec) -> bool:
+    """Whether DuckDB read this input as a CSV file (whose cells it did not trim)."""
+    return bool(
+        spec.format == "canonical" and not spec.sheet and source.path is not None
+        and source.path.suffix.lower() in CSV_SUFFIXES
+    )  # fmt: skip
+
+
+def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec, shown: str) -> tuple[ir.Table, Source]:
+    if spec.connection is not None:
+        try:
+            table = engine.backend.table(spec.table)
+        except Exception:
+            raise InputError([Problem(shown, None, None, None, "a table of that name in the database")]) from None
+        table = _renamed(table, config.columns.get(name, {}), spec.service)
+        if spec.format != "canonical":
+            raise InputError(
+                [Problem(shown, None, "format", spec.format, "canonical columns (vendor tables are read from files)")]
+            )
+        table = table.mutate(**{ROW: ibis.row_number().over(order_by=table[KEYS[name]]) + 2})
+        rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
+        at = engine.log[-1]["at"]
+        source = Source(name, None, None, None, rows, "canonical", engine.name, engine.url, spec.table, at)
+        return table, source
+    path = config.input_path(name)
+    suffix = path.suffix.lower()
+    direct = spec.format == "canonical" and engine.name == "duckdb" and not spec.sheet
+    if direct and (suffix in CSV_SUFFIXES or suffix in PARQUET_SUFFIXES or path.is_dir() or "*" in path.name):
+        table = _scanned(engine, path, shown, config.columns.get(name, {}), spec.service)
+        if table is not None:
+            rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
+            if rows == 0:
+                raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
+            return table, _lineage(name, path, rows, spec.format, engine)
+    frame = read_table(
+        path,
+        display_name=shown,
+        rename=config.columns.get(name),
+        expected_columns=[c.name for c in CONTRACT[name]]
+        if spec.format == "canonical"
+        else adapters.expected_columns(spec.format, name),
+        sheet=spec.sheet,
+    )
+    if spec.service is not None:
+        frame = with_service(frame, spec.service)
+    if spec.format != "canonical":
+        frame = adapters.adapt(frame, spec.format, name, shown)
+    return engine.frame(frame), _lineage(name, path, len(frame), spec.format, engine)
+
+
+def _scanned(engine: Engine, path: Path, shown: str, rename: Mapping[str, str], service: str | None) -> ir.Table | None:
+    """A file DuckDB reads where it lies; None when it cannot (calib.inputs.load then names the problem)."""
+    if not path.exists() and "*" not in path.name:
+        raise InputError([Problem(shown, None, None, None, "an existing file")])
+    try:
+        table = engine.read_files(path)
+        table = _renamed(table, rename, service)
+        engine.execute(table.limit(1), f"first row of {shown}")
+    except WorkbenchError:
+        raise
+    except Exception:  # not UTF-8, a malformed row, an unreadable file: let the careful reader say which
+        return None
+    return table
+
+
+def _renamed(table: ir.Table, rename: Mapping[str, str], service: str | None) -> ir.Table:
+    """Headers stripped and renamed by the config; the config's service on rows naming none."""
+    clean = {c: c.replace("\ufeff", "").strip() for c in table.columns}
+    names = {k.replace("\ufeff", "").strip(): v for k, v in rename.items()}
+    mapping = {names.get(new, new): old for old, new in clean.items() if old != ROW}
+    kept = [ROW] if ROW in table.columns else []
+    table = table.select(*kept, **{new: table[old] for new, old in mapping.items()})
+    if service is not None:
+        given = table.service.cast("string").strip().nullif("") if "service" in table.columns else None
+        table = table.mutate(service=given.coalesce(service) if given is not None else ibis.literal(service))
+    return table
+
+
+def _lineage(name: InputName, path: Path, rows: int, fmt: str, engine: Engine) -> Source:
+    if path.is_file():
+        return file_source(name, path, rows, fmt, engine.name)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else sorted(path.parent.glob(path.name))
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file_source(name, file, 0, fmt).sha256.encode())
+    return Source(name, path, sum(f.stat().st_size for f in files), digest.hexdigest(), rows, fmt, engine.name)
+
+
+def _across(
+    engine: Engine,
+    config: CycleConfig,
+    events: dict[InputName, ir.Table],
+    tables: dict[InputName, pd.DataFrame],
+    today: dt.date,
+) -> list[Problem]:
+    """Checks between the event tables and the others: references, owners, dates."""
+    problems = []
+    if "deployments" in events:
+        deployments = events["deployments"]
+        known = [deployments.deployment_id]
+        what = "a deployment_id"
+        if "deployment_commit_id" in deployments.columns:  # a change may name one row of a deployment
+            known.append(deployments.deployment_commit_id)
+            what = "a deployment_id or deployment_commit_id"
+        for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
+            if name in events:
+                expected = f"{what} in {config.shown('deployments')}"
+                problems += checks.unknown_references(engine, events[name], column, known, config.shown(name), expected)
+    if "services" in tables:
+        services = engine.frame(tables["services"][["service"]])
+        for name in ("deployments", "incidents"):
+            if name in events:
+                problems += checks.unowned_services(
+                    engine, events[name], services, config.shown(name), config.shown("services")
+                )
+    last_end = max(c.end for c in config.cycles)
+    for name, table in events.items():
+        problems += checks.late_events(engine, table, name, config.shown(name), today, last_end)
+    return problems

@@ -1,0 +1,92 @@
+"""Delivery inputs in PostgreSQL: the sample org's tables on a real server give the files' figures.
+
+The server is the throwaway one of tests/pg_server.py (Debian's binaries, a unix socket in a temp
+folder); never mocked. The sample org's deployments, changes and incidents are loaded into it as
+tables with their types, and a copy of the sample config names those tables instead of the files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from calib.cli import main
+from calib.delivery.engine import connect
+from calib.delivery.sources import load_cycle
+from calib.errors import InputError
+from calib.inputs.config import load_config
+
+SAMPLE = ROOT / "data_samples"
+EVENTS = ("deployments", "changes", "incidents")
+TYPES = {"finished_at": "time", "created_at": "time", "started_at": "time", "resolved_at": "time"}
+
+
+def ibis_url(sqlalchemy_url: str) -> str:
+    """postgresql+psycopg://postgres@/db?host=..&port=.. -> the Ibis URL of the same database."""
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgres://", 1)
+
+
+@pytest.fixture(scope="module")
+def lake(postgres_server) -> str:
+    """A database holding the sample org's event tables, typed; its Ibis URL."""
+    url = ibis_url(postgres_server.create_database())
+    engine = connect(url)
+    for name in EVENTS:
+        frame = pd.read_csv(SAMPLE / f"{name}.csv", dtype=str)
+        for column in frame.columns.intersection(list(TYPES)):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        engine.backend.create_table(name, frame)
+    return url
+
+
+def _config(folder: Path, url: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in SAMPLE.iterdir():
+        if file.name not in {f"{name}.csv" for name in EVENTS}:
+            shutil.copy(file, folder / file.name)
+    text = (SAMPLE / "cycle.yml").read_text(encoding="utf-8")
+    for name in EVENTS:
+        text = text.replace(f"  {name}: {name}.csv", f"  {name}: {{connection: '{url}', table: {name}}}")
+    (folder / "cycle.yml").write_text(text, encoding="utf-8")
+    return folder / "cycle.yml"
+
+
+def test_analyze_on_postgres_tables_writes_the_team_dora_of_the_files(lake, tmp_path, capsys):
+    config = _config(tmp_path / "cycle", lake)
+    assert main(["analyze", str(SAMPLE / "cycle.yml"), "--out", str(tmp_path / "files")]) == 0
+    assert main(["analyze", str(config), "--out", str(tmp_path / "postgres")]) == 0
+    for table in ("team_dora.csv", "team_slos.csv"):
+        files = (tmp_path / "files" / "tables" / table).read_text(encoding="utf-8")
+        assert (tmp_path / "postgres" / "tables" / table).read_text(encoding="utf-8") == files
+
+
+def test_postgres_inputs_are_checked_on_the_server_and_named_by_id(lake, tmp_path, postgres_server):
+    engine = connect(lake)
+    bad = pd.DataFrame(
+        {
+            "incident_id": ["INC-X", "INC-X"],
+            "service": ["nowhere", "nowhere"],
+            "started_at": pd.to_datetime(["2026-02-01T10:00:00Z", "2026-02-01T11:00:00Z"], utc=True),
+            "resolved_at": pd.to_datetime(["2026-02-01T09:00:00Z", None], utc=True),
+        }
+    )
+    engine.backend.create_table("bad_incidents", bad)
+    config = _config(tmp_path / "cycle", lake.replace("postgres://", "postgres://postgres:pw@", 1).replace("@@", "@"))
+    text = config.read_text(encoding="utf-8").replace("table: incidents", "table: bad_incidents")
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(config))
+    errors = [p for p in caught.value.problems if p.severity == "error"]
+    said = {(p.file, p.key, p.column, p.expected) for p in errors}
+    assert ("table bad_incidents", "incident_id INC-X", "resolved_at", "a time on or after started_at") in said
+    assert {(p.file, p.column, p.expected) for p in errors} >= {
+        ("table bad_incidents", "incident_id", "an incident_id used only once")
+    }
+    assert all("pw" not in str(p) for p in caught.value.problems)
+    sources = load_cycle(load_config(_config(tmp_path / "ok", lake))).sources
+    assert (sources["deployments"].engine, sources["deployments"].table) == ("postgres", "deployments")
+    assert sources["deployments"].rows == len(pd.read_csv(SAMPLE / "deployments.csv"))

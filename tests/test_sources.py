@@ -1,0 +1,112 @@
+"""Delivery inputs where they lie: files scanned by DuckDB, database tables, checks run as queries."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import TINY_FILES
+
+from calib.delivery.dora import periods_from_cycles, team_dora
+from calib.delivery.sources import load_cycle
+from calib.errors import ConfigError, InputError, render_problems
+from calib.inputs.config import load_config
+
+DEPLOYMENTS = TINY_FILES["deployments.csv"]
+
+
+def _dora(data) -> pd.DataFrame:
+    return team_dora(data, periods_from_cycles(data.config.cycles))
+
+
+def _parquet(csv_text: str, path, **types) -> None:
+    from io import StringIO
+
+    frame = pd.read_csv(StringIO(csv_text), dtype=str)
+    for column, kind in types.items():
+        frame[column] = pd.to_datetime(frame[column], utc=True) if kind == "time" else frame[column].astype(kind)
+    frame.to_parquet(path, index=False)
+
+
+def test_parquet_events_are_read_where_they_lie_and_give_the_same_figures(tiny_cycle):
+    from_csv = load_cycle(load_config(tiny_cycle()))
+    path = tiny_cycle()
+    _parquet(DEPLOYMENTS, path.parent / "deployments.parquet", finished_at="time", lead_time_hours="float64")
+    data = load_cycle(load_config(tiny_cycle(config=lambda t: t.replace("deployments.csv", "deployments.parquet"))))
+    source = data.sources["deployments"]
+    assert (source.engine, source.rows, source.path.name) == ("duckdb", 5, "deployments.parquet")
+    assert len(source.sha256) == 64
+    pd.testing.assert_frame_equal(_dora(data), _dora(from_csv))
+
+
+def test_a_folder_of_parquet_files_is_one_input(tiny_cycle):
+    path = tiny_cycle()
+    folder = path.parent / "deployments"
+    folder.mkdir()
+    header, *rows = DEPLOYMENTS.splitlines()
+    _parquet("\n".join([header, *rows[:2]]) + "\n", folder / "part-0.parquet", finished_at="time")
+    _parquet("\n".join([header, *rows[2:]]) + "\n", folder / "part-1.parquet", finished_at="time")
+    data = load_cycle(load_config(tiny_cycle(config=lambda t: t.replace("deployments.csv", "deployments"))))
+    assert data.sources["deployments"].rows == 5
+    assert _dora(data).set_index("period").loc["2026-H1", "deployments"] == 3
+
+
+def test_problems_found_by_a_query_are_listed_up_to_a_cap_and_counted(tiny_cycle):
+    rows = "".join(f"X{i},api-svc,not a time,SUCCESS,production,1\n" for i in range(30))
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tiny_cycle(files={"deployments.csv": DEPLOYMENTS + rows})))
+    problems = [p for p in caught.value.problems if p.column == "finished_at"]
+    assert [p.row for p in problems] == list(range(7, 27))  # the first 20, by row
+    assert problems[-1].more == 10 and problems[0].value == "not a time"
+    lines = render_problems(caught.value.problems)
+    assert "error: deployments.csv, column finished_at: ... and 10 more rows like these" in lines
+
+
+def test_checks_across_tables_run_in_the_engine(tiny_cycle):
+    incidents = TINY_FILES["incidents.csv"] + "I2,api-svc,2026-03-01T00:00:00Z,,D404,sev3\n"
+    deployments = DEPLOYMENTS + "D9,lost-svc,2026-02-01T00:00:00Z,SUCCESS,production,1\n"
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tiny_cycle(files={"incidents.csv": incidents, "deployments.csv": deployments})))
+    said = {(p.severity, p.file, p.row, p.column, p.value) for p in caught.value.problems}
+    assert ("error", "incidents.csv", 4, "incident_id", "I2") in said  # repeats row 3
+    assert ("warning", "incidents.csv", 4, "caused_by_deployment_id", "D404") in said
+    assert ("warning", "deployments.csv", None, "service", "lost-svc") in said
+
+
+def test_a_database_table_is_an_input_and_its_password_is_never_shown(tiny_cycle, tmp_path):
+    database = tmp_path / "lake.duckdb"
+    path = tiny_cycle()
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"CREATE TABLE cicd AS SELECT * FROM read_csv('{path.parent / 'deployments.csv'}')")
+    spec = "{connection: 'duckdb://${LAKE}', table: cicd}"
+    config = load_config(tiny_cycle(config=lambda t: t.replace("deployments.csv", spec)))
+    data = load_cycle(config, environ={"LAKE": str(database)})
+    source = data.sources["deployments"]
+    assert (source.table, source.rows, source.sha256, source.engine) == ("cicd", 5, None, "duckdb")
+    assert source.connection == "duckdb://" + str(database)
+    pd.testing.assert_frame_equal(_dora(data), _dora(load_cycle(load_config(tiny_cycle()))))
+    with pytest.raises(InputError) as caught:
+        load_cycle(config, environ={})
+    assert [p.expected for p in caught.value.problems] == ["the environment variable LAKE"]
+
+
+def test_a_database_url_is_shown_without_its_password(tiny_cycle):
+    spec = "{connection: 'postgres://calib:s3cret@127.0.0.1:1/lake', table: cicd}"
+    config = load_config(tiny_cycle(config=lambda t: t.replace("deployments.csv", spec)))
+    with pytest.raises(InputError) as caught:
+        load_cycle(config)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "s3cret" not in text and "postgres://calib:***@127.0.0.1:1/lake" in text
+
+
+@pytest.mark.parametrize(
+    ("spec", "key"),
+    [
+        ("{connection: 'duckdb://', table: t}", "inputs.people.connection"),
+        ("{connection: 'duckdb://'}", "inputs.people"),
+    ],
+)
+def test_only_event_inputs_may_be_tables(tiny_cycle, spec, key):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tiny_cycle(config=lambda t: t.replace("people: people.csv", f"people: {spec}")))
+    assert key in [p.column for p in caught.value.problems]
