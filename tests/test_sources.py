@@ -110,3 +110,19 @@ def test_only_event_inputs_may_be_tables(tiny_cycle, spec, key):
     with pytest.raises(ConfigError) as caught:
         load_config(tiny_cycle(config=lambda t: t.replace("people: people.csv", f"people: {spec}")))
     assert key in [p.column for p in caught.value.problems]
+
+
+def test_progress_is_shown_on_a_terminal_and_not_when_piped_or_quiet(tiny_cycle, capsys, monkeypatch):
+    import sys
+
+    from calib.cli import main
+
+    path = str(tiny_cycle())
+    assert main(["validate", path]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["validate", path]) == 0
+    shown = capsys.readouterr().err
+    assert "duckdb: checks of deployments.csv" in shown and " s] " in shown and "rows back in" in shown
+    assert main(["--quiet", "validate", path]) == 0
+    assert capsys.readouterr().err == ""
