@@ -126,3 +126,13 @@ def test_progress_is_shown_on_a_terminal_and_not_when_piped_or_quiet(tiny_cycle,
     assert "duckdb: checks of deployments.csv" in shown and " s] " in shown and "rows back in" in shown
     assert main(["--quiet", "validate", path]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_large_event_tables_take_the_spilling_median_and_the_same_figures(tiny_cycle, monkeypatch):
+    from calib.delivery import sources
+
+    expected = _dora(load_cycle(load_config(tiny_cycle())))
+    monkeypatch.setattr(sources, "SPILLED_MEDIAN_ROWS", 3)  # the tiny deployments (5 rows) count as large
+    data = load_cycle(load_config(tiny_cycle()))
+    assert data.engine.median == "window"
+    pd.testing.assert_frame_equal(_dora(data), expected)
