@@ -7,9 +7,11 @@ tables with their types, and a copy of the sample config names those tables inst
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -62,6 +64,11 @@ def test_analyze_on_postgres_tables_writes_the_team_dora_of_the_files(lake, tmp_
     for table in ("team_dora.csv", "team_slos.csv"):
         files = (tmp_path / "files" / "tables" / table).read_text(encoding="utf-8")
         assert (tmp_path / "postgres" / "tables" / table).read_text(encoding="utf-8") == files
+    findings = json.loads((tmp_path / "postgres" / "findings.json").read_text(encoding="utf-8"))
+    schema = json.loads((ROOT / "lib" / "calib" / "analyses" / "findings.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(findings, schema)
+    lineage = findings["inputs"]["deployments"]
+    assert (lineage["table"], lineage["sha256"], lineage["connection"]) == ("deployments", None, lake)
 
 
 def test_postgres_inputs_are_checked_on_the_server_and_named_by_id(lake, tmp_path, postgres_server):

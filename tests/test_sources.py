@@ -110,3 +110,29 @@ def test_only_event_inputs_may_be_tables(tiny_cycle, spec, key):
     with pytest.raises(ConfigError) as caught:
         load_config(tiny_cycle(config=lambda t: t.replace("people: people.csv", f"people: {spec}")))
     assert key in [p.column for p in caught.value.problems]
+
+
+def test_progress_is_shown_on_a_terminal_and_not_when_piped_or_quiet(tiny_cycle, capsys, monkeypatch):
+    import sys
+
+    from calib.cli import main
+
+    path = str(tiny_cycle())
+    assert main(["validate", path]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["validate", path]) == 0
+    shown = capsys.readouterr().err
+    assert "duckdb: checks of deployments.csv" in shown and " s] " in shown and "rows back in" in shown
+    assert main(["--quiet", "validate", path]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_large_event_tables_take_the_spilling_median_and_the_same_figures(tiny_cycle, monkeypatch):
+    from calib.delivery import sources
+
+    expected = _dora(load_cycle(load_config(tiny_cycle())))
+    monkeypatch.setattr(sources, "SPILLED_MEDIAN_ROWS", 3)  # the tiny deployments (5 rows) count as large
+    data = load_cycle(load_config(tiny_cycle()))
+    assert data.engine.median == "window"
+    pd.testing.assert_frame_equal(_dora(data), expected)

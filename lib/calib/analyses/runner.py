@@ -178,19 +178,24 @@ def findings_document(analysis: Analysis) -> dict:
         "rating_scale": config.rating_labels,
         "min_group_size": config.min_group_size,
         "config": {"file": config.source.name if config.source else None, "sha256": _sha256(config.source)},
-        "inputs": {
-            name: {
-                "file": config.shown(name),
-                "sha256": s.sha256,
-                "rows": s.rows,
-                "bytes": s.bytes,
-                "format": s.format,
-            }
-            for name, s in sorted(data.sources.items())
-        },
+        "inputs": {name: _lineage(config.shown(name), s) for name, s in sorted(data.sources.items())},
         "methods": dict(sorted(analysis.methods.items())),
         "findings": [f.to_json() for f in analysis.findings],
     }
+
+
+def _lineage(shown: str, source) -> dict:
+    """An input's lineage in findings.json: file, hash, rows, bytes, format; a table also names its database."""
+    entry = {
+        "file": shown,
+        "sha256": source.sha256,
+        "rows": source.rows,
+        "bytes": source.bytes,
+        "format": source.format,
+    }
+    if source.table is not None:  # the connection string without its password (calib.delivery.engine.redact)
+        entry |= {"connection": source.connection, "table": source.table}
+    return entry
 
 
 def _sha256(path: Path | None) -> str | None:

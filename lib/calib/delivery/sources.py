@@ -38,6 +38,7 @@ from calib.inputs.contract import CONTRACT
 from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES, read_table
 from calib.inputs.validate import EVENT_INPUTS, CycleData, Source, file_source, read_inputs, with_service
 
+SPILLED_MEDIAN_ROWS = 50_000_000  # past this many rows in an event table, medians from sorted windows (bounded memory)
 KEYS: dict[InputName, str] = {"deployments": "deployment_id", "changes": "change_id", "incidents": "incident_id"}
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 
@@ -87,6 +88,9 @@ def load_cycle(
             problems += found
             if table is not None:
                 events[name], sources[name] = table, source
+    largest = max((sources[name].rows for name in events), default=0)
+    if engine.median is None and engine.name == "duckdb" and largest > SPILLED_MEDIAN_ROWS:
+        engine.median = "window"  # DuckDB's median keeps a group's values in memory; a sort spills to disk
     problems += _across(engine, config, events, tables, today)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]

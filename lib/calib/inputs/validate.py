@@ -9,11 +9,7 @@ self-reviews, SLO targets that read as tiny percentages, small teams, ...).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -22,6 +18,10 @@ from calib.errors import Problem, WorkbenchError
 from calib.inputs import adapters as adapters
 from calib.inputs.config import CycleConfig, InputName
 from calib.inputs.contract import CONTRACT, is_in, parse
+from calib.inputs.cycle import EVENT_INPUTS as EVENT_INPUTS  # re-exported: their first home
+from calib.inputs.cycle import CycleData as CycleData
+from calib.inputs.cycle import Source as Source
+from calib.inputs.cycle import file_source as file_source
 from calib.inputs.load import read_table
 from calib.inputs.ratings import canonical_labels
 from calib.inputs.schemas import failure_rows, schema_for
@@ -33,60 +33,6 @@ EVENTS: dict[InputName, tuple[tuple[str, str, bool], ...]] = {  # (column, what,
     "slos": (("window_end", "SLO window", True),),
     "evidence": (("date", "evidence item", False),),  # outside the cycles it is an error already
 }
-
-
-EVENT_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents")  # read in the engine: calib.delivery
-
-
-@dataclass(frozen=True)
-class Source:
-    """Lineage of one input: a file (its hash) or a database table (connection without password)."""
-
-    name: InputName
-    path: Path | None
-    bytes: int | None
-    sha256: str | None
-    rows: int
-    format: str
-    engine: str | None = None  # where its rows were read: duckdb, postgres, ...; None for pandas
-    connection: str | None = None  # a database input's connection string, password removed
-    table: str | None = None
-    queried_at: str | None = None  # when the engine counted its rows (UTC, ISO 8601)
-
-    @property
-    def shown(self) -> str:
-        """The file's name, or the table and where it lives."""
-        if self.path is not None:
-            return self.path.name
-        return f"{self.table} on {self.connection}"
-
-
-@dataclass
-class CycleData:
-    """The typed, checked inputs of a cycle. Frames are indexed by source row number."""
-
-    config: CycleConfig
-    tables: dict[InputName, pd.DataFrame]
-    sources: dict[InputName, Source]
-    warnings: list[Problem] = field(default_factory=list)
-    events: dict[InputName, Any] = field(default_factory=dict)  # Ibis tables on `engine` (calib.delivery)
-    engine: Any = None  # the calib.delivery.engine.Engine holding `events`
-
-    def __getitem__(self, name: InputName) -> pd.DataFrame:
-        """An input as a pandas frame indexed by source row; event tables are fetched from the engine (whole)."""
-        if name not in self.tables and name in self.events:
-            table = self.events[name]
-            frame = self.engine.execute(table.order_by("_row"), f"{name} rows")
-            self.tables[name] = frame.set_index("_row").rename_axis(None)
-        return self.tables[name]
-
-    def has(self, name: InputName) -> bool:
-        """Whether this input was given."""
-        return name in self.tables or name in self.events
-
-    def table(self, name: InputName) -> Any:
-        """An event input as the engine's table (Ibis), else the pandas frame."""
-        return self.events[name] if name in self.events else self.tables[name]
 
 
 def read_inputs(
@@ -211,15 +157,6 @@ def _plain(number: Decimal) -> str:
     """A decimal without exponent or trailing zeros: 98.5, 0.985, 30."""
     text = format(number.normalize(), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def file_source(name: InputName, path: Path, rows: int, fmt: str, engine: str | None = None) -> Source:
-    """Lineage of an input file: its size and SHA-256 (read in blocks), rows and format."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return Source(name, path, path.stat().st_size, digest.hexdigest(), rows, fmt, engine)
 
 
 def _schema_problems(frame: pd.DataFrame, name: InputName, config: CycleConfig, shown: str) -> list[Problem]:

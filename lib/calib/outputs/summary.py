@@ -19,7 +19,8 @@ def summarize(normalized: Normalized) -> str:
     lines.append("Inputs:")
     for name, source in data.sources.items():
         fmt = "" if source.format == "canonical" else f" [{source.format}]"
-        lines.append(f"  {name:<16} {source.rows:>9,} rows  {source.path.name}{fmt}")
+        engine = f" ({source.engine})" if source.engine else ""
+        lines.append(f"  {name:<16} {source.rows:>9,} rows  {source.shown}{fmt}{engine}")
     cycles = ", ".join(f"{c.id} ({(frame['cycle'] == c.id).sum()} reviews)" for c in config.cycles)
     lines.append(f"Cycles: {cycles}")
     lines.append(
