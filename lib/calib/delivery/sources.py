@@ -32,11 +32,9 @@ import pandas as pd
 from calib.delivery import checks
 from calib.delivery.engine import ROW, Engine, connect, redact
 from calib.errors import InputError, Problem, WorkbenchError
-from calib.inputs import adapters
 from calib.inputs.config import CycleConfig, InputName, InputSpec
-from calib.inputs.contract import CONTRACT
-from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES, read_table
-from calib.inputs.validate import EVENT_INPUTS, CycleData, Source, file_source, read_inputs, with_service
+from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES
+from calib.inputs.validate import EVENT_INPUTS, CycleData, Source, file_source, read_input, read_inputs
 
 SPILLED_MEDIAN_ROWS = 50_000_000  # past this many rows in an event table, medians from sorted windows (bounded memory)
 KEYS: dict[InputName, str] = {"deployments": "deployment_id", "changes": "change_id", "incidents": "incident_id"}
@@ -188,19 +186,7 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
             if rows == 0:
                 raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
             return table, _lineage(name, path, rows, spec.format, engine)
-    frame = read_table(
-        path,
-        display_name=shown,
-        rename=config.columns.get(name),
-        expected_columns=[c.name for c in CONTRACT[name]]
-        if spec.format == "canonical"
-        else adapters.expected_columns(spec.format, name),
-        sheet=spec.sheet,
-    )
-    if spec.service is not None:
-        frame = with_service(frame, spec.service)
-    if spec.format != "canonical":
-        frame = adapters.adapt(frame, spec.format, name, shown)
+    frame = read_input(config, name, path, shown)
     return engine.frame(frame), _lineage(name, path, len(frame), spec.format, engine)
 
 

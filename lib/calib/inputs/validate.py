@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -68,19 +69,7 @@ def read_inputs(
         path = config.input_path(name)
         shown = _shown(config, name)
         try:
-            frame = read_table(
-                path,
-                display_name=shown,
-                rename=config.columns.get(name),
-                expected_columns=[c.name for c in CONTRACT[name]]
-                if spec.format == "canonical"
-                else adapters.expected_columns(spec.format, name),
-                sheet=spec.sheet,
-            )
-            if spec.service is not None:
-                frame = with_service(frame, spec.service)
-            if spec.format != "canonical":
-                frame = adapters.adapt(frame, spec.format, name, shown)
+            frame = read_input(config, name, path, shown)
         except WorkbenchError as exc:
             problems.extend(getattr(exc, "problems", []))
             continue
@@ -421,3 +410,28 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
             )
         )
     return warnings
+
+
+def read_input(config: CycleConfig, name: InputName, path: Path, shown: str) -> pd.DataFrame:
+    """One input file as canonical columns: read (headers renamed), service filled, vendor format adapted.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or lacks a column its format needs.
+    """
+    spec = config.inputs[name]
+    frame = read_table(
+        path,
+        display_name=shown,
+        rename=config.columns.get(name),
+        expected_columns=[c.name for c in CONTRACT[name]]
+        if spec.format == "canonical"
+        else adapters.expected_columns(spec.format, name),
+        sheet=spec.sheet,
+    )
+    if spec.service is not None:
+        frame = with_service(frame, spec.service)
+    if spec.format != "canonical":
+        frame = adapters.adapt(frame, spec.format, name, shown)
+    return frame

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import altair as alt
@@ -35,6 +33,7 @@ from calib.apps.dashboard.views import (
     person,
     person_options,
 )
+from calib.apps.guard import error_panel, show_error
 from calib.apps.offline import enable_offline_charts
 from calib.errors import WorkbenchError
 
@@ -163,26 +162,16 @@ class Dashboard:
     def _blind_text(on: bool) -> str:
         return "Blind mode: ON" if on else "Blind mode: off"
 
-    @contextmanager
-    def guard(self) -> Iterator[None]:
-        """Run a callback; on failure show a friendly panel (the traceback goes to the server log only)."""
-        try:
-            yield
-        except WorkbenchError as exc:
-            self._fail(str(exc))
-        except Exception:
-            traceback.print_exc(file=sys.__stderr__)
-            self._fail(
-                "Something went wrong while redrawing this view. The other views still work; "
-                "the details are in the server's log."
-            )
-        else:
-            if self.error.layout.display != "none":
-                self.error.layout.display = "none"
+    def guard(self):
+        """Run a callback; on failure a friendly panel (the traceback goes to the server's log only)."""
+        return error_panel(
+            self.error,
+            "Something went wrong while redrawing this view. The other views still work; "
+            "the details are in the server's log.",
+        )
 
     def _fail(self, message: str) -> None:
-        self.error.value = f"<b>This view could not be drawn.</b> {esc(message)}"
-        self.error.layout.display = "block"
+        show_error(self.error, message)
 
     # callbacks (a few lines each) ------------------------------------------------------------------
     def _on_filter(self, change) -> None:

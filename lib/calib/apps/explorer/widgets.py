@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import altair as alt
@@ -23,6 +21,7 @@ from calib.apps.dashboard.html import PROJECTOR_CSS, esc
 from calib.apps.dashboard.layout import bolder, projector
 from calib.apps.explorer.model import Explorer, default_since, open_team, pairing, person_options, stands_at
 from calib.apps.explorer.views import EXPLORER_CSS, header_html, pairing_body, pairing_intro, team_html
+from calib.apps.guard import error_panel, show_error
 from calib.apps.offline import enable_offline_charts
 from calib.errors import UsageError, WorkbenchError
 
@@ -128,23 +127,15 @@ class ExplorerApp:
         with self.guard():
             self.draw_pairing()
 
-    @contextmanager
-    def guard(self) -> Iterator[None]:
-        """Run a callback; on failure one friendly line (the traceback goes to the server's log only)."""
-        try:
-            yield
-        except WorkbenchError as exc:
-            self._fail(str(exc))
-        except Exception:
-            traceback.print_exc(file=sys.__stderr__)
-            self._fail("Something went wrong while drawing this view; the details are in the server's log.")
-        else:
-            if self.error.layout.display != "none":
-                self.error.layout.display = "none"
+    def guard(self):
+        """Run a callback; on failure a friendly panel (the traceback goes to the server's log only)."""
+        return error_panel(
+            self.error,
+            "Something went wrong while drawing this view; the details are in the server's log.",
+        )
 
     def _fail(self, message: str) -> None:
-        self.error.value = f"<b>This view could not be drawn.</b> {esc(message)}"
-        self.error.layout.display = "block"
+        show_error(self.error, message)
 
     # callbacks (a few lines each) -----------------------------------------------------------------
     def _on_person(self, change) -> None:
