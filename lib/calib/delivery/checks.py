@@ -83,14 +83,14 @@ def with_types(raw: ir.Table, name: InputName, *, strip: bool = False) -> ir.Tab
     """The canonical columns given their types; other columns dropped.
 
     Beside each column that arrived as text and has to be read as a number or a time,
-    `_raw_<column>` keeps it as written, for messages. `strip`: the source is a text file whose
-    cells may carry spaces (a file already read by `calib.inputs.load` was stripped there;
+    `_raw_<column>` keeps the text of the cells that did not read, for messages. `strip`: the
+    source is a text file whose cells may carry spaces (a file already read by `calib.inputs.load` was stripped there;
     Parquet and database values are kept as they are, as before).
     """
     present = [c for c in CONTRACT[name] if c.name in raw.columns]
     typed = {c.name: _typed(raw[c.name], c.kind, strip=strip) for c in present}
-    written = {
-        f"{RAW}{c.name}": _text(raw[c.name], strip=strip)
+    written = {  # only where the text did not read: nearly always empty, so cheap to keep
+        f"{RAW}{c.name}": ibis.ifelse(typed[c.name].isnull(), _text(raw[c.name], strip=strip), ibis.null("string"))
         for c in present
         if c.kind in EXPECTED_TEXT and raw[c.name].type().is_string()
     }
@@ -129,8 +129,14 @@ def row_checks(name: InputName, columns: Sequence[str]) -> list[Check]:
                     lambda t, r=raw: t[r],
                 )
             )
-        if not col.nullable:
-            checks.append(Check(col.name, "a value (this column may not be empty)", lambda t, r=raw: t[r].isnull()))
+        if not col.nullable:  # empty: neither read nor kept as unreadable text
+            checks.append(
+                Check(
+                    col.name,
+                    "a value (this column may not be empty)",
+                    lambda t, c=col.name, r=raw: t[c].isnull() & t[r].isnull(),
+                )
+            )
     if name == "deployments":
         allowed = ", ".join(DEPLOY_RESULTS)
         checks.append(

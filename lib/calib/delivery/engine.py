@@ -115,8 +115,14 @@ class Engine:
         if text.lower().endswith(PARQUET_SUFFIXES) or text.endswith("*.parquet") or path.is_dir():
             table = self.backend.read_parquet(text, file_row_number=True)
             return table.rename({ROW: "file_row_number"}).mutate(**{ROW: ibis._[ROW] + 2})
-        table = self.backend.read_csv(text, all_varchar=True, header=True)
-        return table.mutate(**{ROW: ibis.row_number() + 2})
+        # row_number() OVER () as written: DuckDB numbers a CSV's rows in file order while streaming
+        # (Ibis' own row_number adds a frame clause that makes it a blocking, single-threaded window).
+        quoted, view = text.replace("'", "''"), f"calib_csv_{uuid.uuid4().hex}"
+        self.backend.raw_sql(
+            f'CREATE TEMP VIEW "{view}" AS SELECT *, row_number() OVER () + 1 AS {ROW} '
+            f"FROM read_csv('{quoted}', all_varchar = true, header = true)"
+        )
+        return self.backend.table(view)
 
 
 def connect(url: str | None = None, *, memory_limit: str | None = None, threads: int | None = None) -> Engine:
