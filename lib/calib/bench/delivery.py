@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import resource
+import tempfile
 import time
 from pathlib import Path
 
@@ -217,6 +218,7 @@ def reference_run(config_path: str) -> dict:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{REFERENCE_MEMORY}'")  # a shared machine: spill rather than take it all
+    con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='calib-reference-')}'")  # not ./.tmp
     result = con.execute(sql).df()
     return {
         "total_s": time.perf_counter() - started,
