@@ -11,7 +11,7 @@ from test_delivery_reference import REFERENCE, _same
 
 from calib.delivery import expressions
 from calib.delivery.dora import dora_query, periods_from_cycles, team_dora
-from calib.delivery.engine import ROW, Engine, connect, redact
+from calib.delivery.engine import ROW, Engine, Flavor, connect, redact
 from calib.delivery.slo import slo_query
 from calib.delivery.sources import load_cycle
 from calib.inputs.config import load_config
@@ -79,12 +79,30 @@ def test_the_window_form_gives_the_reference_figures_on_the_sample(sample):
     assert _same("sample (window median)", expected, computed) == []
 
 
+def test_duckdbs_own_functions_give_the_portable_figures_and_leave_other_engines_alone(sample):
+    periods = periods_from_cycles(sample.config.cycles)
+    tables = {name: sample.table(name) for name in ("deployments", "incidents", "changes")}
+    tables["services"] = sample.engine.frame(sample["services"])
+    teams = sorted(sample["services"]["team"].unique())
+    assert sample.engine.flavor == Flavor(builtin_median=True, duckdb=True)
+    run = [
+        sample.engine.execute(dora_query(tables, teams, periods, flavor=flavor).order_by(["team", "period"]), "x")
+        for flavor in (Flavor(duckdb=True), Flavor(duckdb=False))
+    ]
+    pd.testing.assert_frame_equal(run[0], run[1])
+    assert run[0]["time_to_restore_hours"].notna().sum() > 5 and run[0]["deployments"].sum() > 100
+    portable = ibis.to_sql(dora_query(tables, ["api", "web"], periods), dialect="duckdb").upper()
+    assert "EPOCH_US" not in portable and "ARG_MIN(" not in portable
+    fast = ibis.to_sql(dora_query(tables, ["api", "web"], periods, flavor=Flavor(duckdb=True)), dialect="duckdb")
+    assert "EPOCH_US" in fast.upper() and "ARG_MIN(" in fast.upper()
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_the_delivery_queries_compile_for_each_engine(sample, dialect):
     tables = {name: ibis.table(schema, name=name) for name, schema in SCHEMAS.items()}
     periods = periods_from_cycles(sample.config.cycles)
     builtin = dialect not in WITHOUT_MEDIAN
-    dora = dora_query(tables, ["api", "web"], periods, builtin_median=builtin)
+    dora = dora_query(tables, ["api", "web"], periods, flavor=Flavor(builtin_median=builtin))
     slos = slo_query(tables["slos"], tables["services"], periods, builtin_median=builtin)
     for query in (dora, slos):
         sql = ibis.to_sql(query, dialect=dialect)

@@ -136,3 +136,19 @@ def test_large_event_tables_take_the_spilling_median_and_the_same_figures(tiny_c
     data = load_cycle(load_config(tiny_cycle()))
     assert data.engine.median == "window"
     pd.testing.assert_frame_equal(_dora(data), expected)
+
+
+def test_spaces_and_tabs_around_csv_cells_are_trimmed_as_the_careful_reader_does(tiny_cycle):
+    from_csv = load_cycle(load_config(tiny_cycle()))
+    padded = "\n".join(
+        ",".join(f"\t{cell} " if i % 2 else f" {cell}\t" for cell in line.split(","))
+        if i else line
+        for i, line in enumerate(DEPLOYMENTS.splitlines())
+    )  # fmt: skip
+    padded += "\n\t\t,api-svc,2026-01-20T09:00:00Z,SUCCESS,production,1\n"  # an id of tabs only: empty
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tiny_cycle(files={"deployments.csv": padded})))
+    assert [(p.row, p.column) for p in caught.value.problems if p.severity == "error"] == [(7, "deployment_id")]
+    data = load_cycle(load_config(tiny_cycle(files={"deployments.csv": padded.rsplit("\n\t\t", 1)[0] + "\n"})))
+    assert data.sources["deployments"].engine == "duckdb"
+    pd.testing.assert_frame_equal(_dora(data), _dora(from_csv))

@@ -59,11 +59,18 @@ def _text(column: ir.Value, *, strip: bool) -> ir.StringValue:
     """Text, empty as missing (trimmed first when the source is a text file); integral numbers without a .0."""
     kind = column.type()
     if kind.is_string():
-        return column.strip().nullif("") if strip else column
+        return _stripped(column).nullif("") if strip else column
     if kind.is_floating():
         whole = column == column.floor()
         return ibis.ifelse(whole, column.cast("int64").cast("string"), column.cast("string"))
     return column.cast("string")
+
+
+def _stripped(text: ir.StringValue) -> ir.StringValue:
+    """Whitespace trimmed from both ends, trimming only cells whose first or last character could be
+    whitespace (DuckDB's trim with a set of characters costs as much as reading the file)."""
+    edges = (text.ascii_str() <= 32) | (text.right(1).ascii_str() <= 32)
+    return ibis.ifelse(edges, text.strip(), text)
 
 
 def _typed(column: ir.Value, kind: str, *, strip: bool) -> ir.Value:

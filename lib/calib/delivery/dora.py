@@ -33,7 +33,7 @@ import pandas as pd
 
 from calib.delivery import expressions
 from calib.delivery.benchmarks import grade
-from calib.delivery.engine import ROW, Engine, connect
+from calib.delivery.engine import PORTABLE, ROW, Engine, Flavor, connect
 from calib.delivery.periods import (  # noqa: F401  (their old home)
     HALF_YEAR_DAYS,
     Period,
@@ -78,8 +78,9 @@ def production_deployments(
     """
     engine = engine or connect()
     t = _tables(engine, deployments=deployments, services=services)
+    deploys = expressions.production_deployments(t["deployments"], t["services"], environment, engine.flavor)
     out = engine.execute(
-        expressions.production_deployments(t["deployments"], t["services"], environment).order_by("deployment_id"),
+        deploys.order_by("deployment_id"),
         "production deployments",
     )
     out["day"] = pd.to_datetime(out["day"])
@@ -94,7 +95,7 @@ def by_deployment_id(references: pd.Series, deployments: Frame, *, engine: Engin
     """
     engine = engine or connect()
     refs = engine.frame(pd.DataFrame({"reference": references.astype("str")}, index=range(len(references))))
-    resolved = expressions.deployment_ids(refs, "reference", _tables(engine, d=deployments)["d"])
+    resolved = expressions.deployment_ids(refs, "reference", _tables(engine, d=deployments)["d"], engine.flavor)
     out = engine.execute(resolved.order_by(ROW), "deployment references")
     return pd.Series(out["reference"].to_numpy(), index=references.index, name=references.name)
 
@@ -105,12 +106,13 @@ def change_lead_times(
     """Lead time per change in hours, with its team and deployment day (and change_id)."""
     engine = engine or connect()
     t = _tables(engine, deployments=deployments, services=services, changes=changes)
-    deploys = expressions.production_deployments(t["deployments"], t["services"], environment)
+    flavor = engine.flavor
+    deploys = expressions.production_deployments(t["deployments"], t["services"], environment, flavor)
     changes_t = t["changes"]
     if changes_t is not None:
-        changes_t = expressions.deployment_ids(changes_t, "deployment_id", t["deployments"])
+        changes_t = expressions.deployment_ids(changes_t, "deployment_id", t["deployments"], flavor)
         joined = changes_t.join(deploys.select("deployment_id", "team", "day", "finished_at"), "deployment_id")
-        hours = expressions.hours_between(joined.finished_at, joined.created_at)
+        hours = expressions.hours_between(joined.finished_at, joined.created_at, flavor)
         leads = joined.select("change_id", "team", "day", hours=hours).order_by("change_id")
     elif "lead_time_hours" in deploys.columns:
         given = deploys.filter(deploys.lead_time_hours.notnull())
@@ -124,7 +126,8 @@ def team_incidents(incidents: Frame, services: Frame, *, engine: Engine | None =
     """Incidents with their owning team, start day and duration in hours."""
     engine = engine or connect()
     t = _tables(engine, incidents=incidents, services=services)
-    return engine.execute(expressions.team_incidents(t["incidents"], t["services"]).order_by(ROW), "incidents")
+    owned = expressions.team_incidents(t["incidents"], t["services"], engine.flavor)
+    return engine.execute(owned.order_by(ROW), "incidents")
 
 
 def dora_from_events(
@@ -152,7 +155,7 @@ def dora_from_events(
     aggregates = pd.DataFrame(columns=["team", "period"])
     if teams:
         try:
-            query = dora_query(t, teams, periods, environment, builtin_median=engine.builtin_median, keep=engine.cache)
+            query = dora_query(t, teams, periods, environment, flavor=engine.flavor, keep=engine.cache)
             aggregates = engine.execute(query, "team DORA")
         finally:
             engine.release()
@@ -166,7 +169,7 @@ def dora_query(
     periods: Sequence[Period],
     environment: str = "production",
     *,
-    builtin_median: bool = True,
+    flavor: Flavor = PORTABLE,
     keep: Callable[[ir.Table], ir.Table] = lambda table: table,
 ) -> ir.Table:
     """The one query behind `dora_from_events`: aggregates per team and period, not yet run.
@@ -177,14 +180,15 @@ def dora_query(
         deployments, incidents, changes (each an engine table or None) and services.
     teams, periods
         The rows wanted: every team for every period.
-    builtin_median
-        False for engines without an exact median in Ibis (Trino, BigQuery): the window form.
+    flavor
+        What the engine offers beyond portable SQL (`Engine.flavor`); the default compiles for any
+        engine with an exact median (Trino and BigQuery need `builtin_median=False`).
     keep
         Keeps an intermediate result the query reads several times (`Engine.cache`); compiling
         SQL for another engine keeps nothing.
     """
     t = tables
-    builtin = builtin_median
+    builtin = flavor.builtin_median
     cuts = periods_table(periods)
     base = ibis.memtable(
         pd.DataFrame([(team, p.id) for p in periods for team in teams], columns=["team", "period"]),
@@ -194,12 +198,11 @@ def dora_query(
     parts = []
     if t["deployments"] is not None:
         deployments = t["deployments"]
-        deploys = expressions.production_deployments(deployments, t["services"], environment)
+        deploys = expressions.production_deployments(deployments, t["services"], environment, flavor)
         failed = ibis.literal(False)
         if t["incidents"] is not None and "caused_by_deployment_id" in t["incidents"].columns:
-            links = expressions.deployment_ids(
-                t["incidents"].select("caused_by_deployment_id"), "caused_by_deployment_id", deployments
-            )
+            causes = t["incidents"].select("caused_by_deployment_id")
+            links = expressions.deployment_ids(causes, "caused_by_deployment_id", deployments, flavor)
             failed = deploys.deployment_id.isin(links.caused_by_deployment_id)
         inside = keep(expressions.in_periods(deploys.mutate(failed=failed), cuts))  # read by three parts below
         parts.append(
@@ -208,8 +211,8 @@ def dora_query(
         parts.append(expressions.deploy_day_counts(inside, calendar_grid(teams, periods), builtin=builtin))
         changes = t["changes"]
         if changes is not None:
-            changes = expressions.deployment_ids(changes, "deployment_id", deployments)
-        leads = expressions.change_lead_times(inside, changes)
+            changes = expressions.deployment_ids(changes, "deployment_id", deployments, flavor)
+        leads = expressions.change_lead_times(inside, changes, flavor)
         parts.append(
             expressions.summary(
                 leads,
@@ -223,7 +226,8 @@ def dora_query(
             )  # fmt: skip
         )
     if t["incidents"] is not None:
-        started = expressions.in_periods(expressions.team_incidents(t["incidents"], t["services"]), cuts)
+        owned = expressions.team_incidents(t["incidents"], t["services"], flavor)
+        started = expressions.in_periods(owned, cuts)
         resolved = started.hours.notnull() & (started.hours >= 0)
         parts.append(
             expressions.summary(

@@ -42,6 +42,22 @@ def redact(url: str) -> str:
     return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", shown)
 
 
+@dataclass(frozen=True)
+class Flavor:
+    """What a query may use beyond the SQL Ibis compiles for every engine.
+
+    builtin_median: the engine's own exact median (else the form built from windows).
+    duckdb: DuckDB's `epoch_us` and `arg_min` instead of Ibis' portable forms (a time zone-aware
+    DATE_DIFF and an ordered FIRST), which cost DuckDB calendar arithmetic and a sort key per row.
+    """
+
+    builtin_median: bool = True
+    duckdb: bool = False
+
+
+PORTABLE = Flavor()  # SQL Ibis compiles for any engine with an exact median
+
+
 @dataclass
 class Engine:
     """One Ibis backend and what the delivery stage asks of it."""
@@ -64,6 +80,11 @@ class Engine:
     def builtin_median(self) -> bool:
         """Whether medians use the engine's own exact median (else the window form)."""
         return self.median == "builtin" if self.median else self.name in BUILTIN_MEDIAN
+
+    @property
+    def flavor(self) -> Flavor:
+        """What the delivery queries may use on this engine beyond portable SQL."""
+        return Flavor(builtin_median=self.builtin_median, duckdb=self.name == "duckdb")
 
     def frame(self, frame: pd.DataFrame) -> ibis.Table:
         """A pandas frame (indexed by source row) as an in-memory table with `_row`."""

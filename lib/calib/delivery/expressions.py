@@ -16,11 +16,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from calib.delivery.engine import ROW
+from calib.delivery.engine import PORTABLE, ROW, Flavor
 
 MICROSECONDS_PER_HOUR = 3_600_000_000.0
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(time: dt.Timestamp(timezone="UTC", scale=6)) -> dt.int64:
+    """DuckDB: microseconds since 1970-01-01 UTC."""
+
+
+@ibis.udf.agg.builtin(name="arg_min")
+def _arg_min(value: dt.string, key: dt.int64) -> dt.string:
+    """DuckDB: `value` at the row with the smallest `key`."""
 
 
 def median(table: ir.Table, value: str, by: Sequence[str], name: str, *, builtin: bool = True) -> ir.Table:
@@ -74,12 +85,18 @@ def count_true(condition: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(condition, 1, 0).sum()
 
 
-def hours_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+def hours_between(later: ir.TimestampValue, earlier: ir.TimestampValue, flavor: Flavor = PORTABLE) -> ir.FloatingValue:
     """later - earlier in hours, exactly as pandas divides the two times' difference by an hour."""
-    return later.delta(earlier, unit="microsecond").cast("float64") / MICROSECONDS_PER_HOUR
+    if flavor.duckdb:
+        micros = _epoch_us(later) - _epoch_us(earlier)
+    else:
+        micros = later.delta(earlier, unit="microsecond")
+    return micros.cast("float64") / MICROSECONDS_PER_HOUR
 
 
-def production_deployments(deployments: ir.Table, services: ir.Table, environment: str) -> ir.Table:
+def production_deployments(
+    deployments: ir.Table, services: ir.Table, environment: str, flavor: Flavor = PORTABLE
+) -> ir.Table:
     """Successful production deployments, one row per deployment_id, with the owning team.
 
     A deployment's rows that succeeded in production make it: it finished at the latest of them,
@@ -88,7 +105,8 @@ def production_deployments(deployments: ir.Table, services: ir.Table, environmen
     lead_time_hours (the largest of the id's rows).
     """
     prod = deployments.filter((deployments.environment == environment.lower()) & (deployments.result == "SUCCESS"))
-    metrics = {"service": prod.service.argmin(prod[ROW]), "finished_at": prod.finished_at.max()}
+    first = _arg_min(prod.service, prod[ROW]) if flavor.duckdb else prod.service.argmin(prod[ROW])
+    metrics = {"service": first, "finished_at": prod.finished_at.max()}
     if "lead_time_hours" in prod.columns:
         metrics["lead_time_hours"] = prod.lead_time_hours.max()
     collapsed = prod.group_by("deployment_id").agg(**metrics)
@@ -97,7 +115,7 @@ def production_deployments(deployments: ir.Table, services: ir.Table, environmen
     return owned.mutate(day=owned.finished_at.date())
 
 
-def deployment_ids(references: ir.Table, column: str, deployments: ir.Table) -> ir.Table:
+def deployment_ids(references: ir.Table, column: str, deployments: ir.Table, flavor: Flavor = PORTABLE) -> ir.Table:
     """`references` with `column` read as a deployment id: a deployment_commit_id names its row's deployment.
 
     A reference that is a deployment_id stays; one that is the deployment_commit_id of a row
@@ -106,7 +124,8 @@ def deployment_ids(references: ir.Table, column: str, deployments: ir.Table) -> 
     if "deployment_commit_id" not in deployments.columns:
         return references
     rows = deployments.filter(deployments.deployment_commit_id.notnull() & deployments.deployment_id.notnull())
-    named = rows.group_by(_commit=rows.deployment_commit_id).agg(_named=rows.deployment_id.argmin(rows[ROW]))
+    first = _arg_min(rows.deployment_id, rows[ROW]) if flavor.duckdb else rows.deployment_id.argmin(rows[ROW])
+    named = rows.group_by(_commit=rows.deployment_commit_id).agg(_named=first)
     known = deployments.select(_known=deployments.deployment_id).filter(ibis._._known.notnull()).distinct()
     joined = references.left_join(named, references[column] == named._commit)
     joined = joined.left_join(known, joined[column] == known._known)
@@ -114,7 +133,7 @@ def deployment_ids(references: ir.Table, column: str, deployments: ir.Table) -> 
     return joined.mutate(**{column: resolved}).drop("_commit", "_named", "_known")
 
 
-def change_lead_times(deploys: ir.Table, changes: ir.Table | None) -> ir.Table:
+def change_lead_times(deploys: ir.Table, changes: ir.Table | None, flavor: Flavor = PORTABLE) -> ir.Table:
     """Lead time per change (or per deployment when there are no changes): team, period, day, hours.
 
     `deploys` are production deployments in their periods (`in_periods`); changes name their
@@ -130,13 +149,14 @@ def change_lead_times(deploys: ir.Table, changes: ir.Table | None) -> ir.Table:
     joined = changes.select("deployment_id", "created_at").join(
         deploys.select("deployment_id", "team", "period", "day", "finished_at"), "deployment_id"
     )
-    return joined.select("team", "period", "day", hours=hours_between(joined.finished_at, joined.created_at))
+    return joined.select("team", "period", "day", hours=hours_between(joined.finished_at, joined.created_at, flavor))
 
 
-def team_incidents(incidents: ir.Table, services: ir.Table) -> ir.Table:
+def team_incidents(incidents: ir.Table, services: ir.Table, flavor: Flavor = PORTABLE) -> ir.Table:
     """Incidents with their owning team, start day (UTC) and duration in hours (missing while open)."""
     owned = incidents.join(services.select("service", "team"), "service")
-    return owned.mutate(day=owned.started_at.date(), hours=hours_between(owned.resolved_at, owned.started_at))
+    hours = hours_between(owned.resolved_at, owned.started_at, flavor)
+    return owned.mutate(day=owned.started_at.date(), hours=hours)
 
 
 def in_periods(events: ir.Table, periods: ir.Table) -> ir.Table:
