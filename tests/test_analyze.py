@@ -45,7 +45,8 @@ def truth() -> dict[str, list[str]]:
 
 
 def found(document: dict, kind: str, severity: set[str] | None = None) -> set[str]:
-    return {f["subject"] for f in document["findings"] if f["kind"] == kind and (severity is None or f["severity"] in severity)}
+    findings = document["findings"]
+    return {f["subject"] for f in findings if f["kind"] == kind and (severity is None or f["severity"] in severity)}
 
 
 def test_findings_validate_against_the_published_schema(document):

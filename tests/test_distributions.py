@@ -62,7 +62,8 @@ def seam_frame(gap: float, rng: np.random.Generator, n: int = 60) -> pd.DataFram
     for i in range(n):
         discipline = ["engineering", "product"][i % 2]
         level = 3 + (i // 2) % 3
-        value = float(np.clip(np.round(2 + 0.5 * (level - 3) + (gap if discipline == "product" else 0) + rng.normal(0, 0.3)), 1, 5))
+        shift = gap if discipline == "product" else 0
+        value = float(np.clip(np.round(2 + 0.5 * (level - 3) + shift + rng.normal(0, 0.3)), 1, 5))
         rows.append((f"P{i:03d}", discipline, f"L{level}", level, value))
     frame = pd.DataFrame(rows, columns=["employee_id", "discipline", "level", "level_rank", "final_value"])
     frame["final_rating"] = pd.Categorical(frame["final_value"].map({1: "1", 2: "2", 3: "3", 4: "4", 5: "5"}),
