@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT
 
 from calib.cli import main
+from calib.delivery.dora import periods_from_cycles, team_dora
 from calib.delivery.engine import connect
 from calib.delivery.sources import load_cycle
 from calib.errors import InputError
@@ -79,6 +80,7 @@ def test_postgres_inputs_are_checked_on_the_server_and_named_by_id(lake, tmp_pat
             "service": ["nowhere", "nowhere"],
             "started_at": pd.to_datetime(["2026-02-01T10:00:00Z", "2026-02-01T11:00:00Z"], utc=True),
             "resolved_at": pd.to_datetime(["2026-02-01T09:00:00Z", None], utc=True),
+            "caused_by_deployment_id": [None, "D-NOWHERE"],
         }
     )
     engine.backend.create_table("bad_incidents", bad)
@@ -93,7 +95,64 @@ def test_postgres_inputs_are_checked_on_the_server_and_named_by_id(lake, tmp_pat
     assert {(p.file, p.column, p.expected) for p in errors} >= {
         ("table bad_incidents", "incident_id", "an incident_id used only once")
     }
+    warnings = {str(p) for p in caught.value.problems if p.severity == "warning"}
+    assert (
+        "warning: table bad_incidents, incident_id INC-X, column caused_by_deployment_id: value 'D-NOWHERE': "
+        "expected a deployment_id in table deployments"
+    ) in warnings  # a check across tables names the row by its id too
     assert all("pw" not in str(p) for p in caught.value.problems)
     sources = load_cycle(load_config(_config(tmp_path / "ok", lake))).sources
     assert (sources["deployments"].engine, sources["deployments"].table) == ("postgres", "deployments")
     assert sources["deployments"].rows == len(pd.read_csv(SAMPLE / "deployments.csv"))
+
+
+DEVLAKE = ROOT.parent / "shared" / "external" / "devlake" / "dora_e2e" / "change_lead_time"  # ../shared
+
+
+def _devlake_cycle(folder: Path, deployments: str, changes: str) -> Path:
+    """A cycle over DevLake's change_lead_time tables (projects are teams), events as given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "people.csv").write_text(
+        "employee_id,name,manager_id,team,discipline,level\nP1,Pat Lead,,project1,engineering,L5\n"
+        "P2,Sam Dev,P1,project1,engineering,L3\n",
+        encoding="utf-8",
+    )
+    (folder / "reviews.csv").write_text("cycle,employee_id,reviewer_id,rating\n2023,P2,P1,Meets\n", encoding="utf-8")
+    (folder / "cycle.yml").write_text(
+        "cycle: '2023'\ncycles:\n  - {id: '2023', start: 2023-01-01, end: 2023-12-31}\n"
+        "rating_scale: [Below, Meets, Above]\ninputs:\n  people: people.csv\n  reviews: reviews.csv\n"
+        f"  services: {{path: '{DEVLAKE / 'project_mapping.csv'}'}}\n"
+        f"  deployments: {deployments}\n  changes: {changes}\n"
+        "columns:\n  services: {row_id: service, project_name: team}\n",
+        encoding="utf-8",
+    )
+    return folder / "cycle.yml"
+
+
+def test_devlakes_own_tables_in_the_database_give_the_figures_of_their_exports(postgres_server, tmp_path):
+    """DevLake's domain tables (typed, as DevLake keeps them) named in the config with `format: devlake`."""
+    if not DEVLAKE.is_dir():
+        pytest.fail(f"DevLake's test tables are missing: expected {DEVLAKE} (shared/ beside the repository)")
+    url = ibis_url(postgres_server.create_database())
+    engine = connect(url)
+    for table in ("cicd_deployment_commits", "project_pr_metrics"):
+        frame = pd.read_csv(DEVLAKE / f"{table}.csv", dtype=str, keep_default_na=False).replace("", None)
+        for column in [c for c in frame.columns if c.endswith("_date")]:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
+        engine.backend.create_table(table, frame)
+    files = _devlake_cycle(
+        tmp_path / "files",
+        f"{{path: '{DEVLAKE / 'cicd_deployment_commits.csv'}', format: devlake}}",
+        f"{{path: '{DEVLAKE / 'project_pr_metrics.csv'}', format: devlake}}",
+    )
+    tables = _devlake_cycle(
+        tmp_path / "tables",
+        f"{{connection: '{url}', table: cicd_deployment_commits, format: devlake}}",
+        f"{{connection: '{url}', table: project_pr_metrics, format: devlake}}",
+    )
+    from_files, from_tables = (load_cycle(load_config(path)) for path in (files, tables))
+    source = from_tables.sources["deployments"]
+    assert (source.engine, source.table, source.format) == ("postgres", "cicd_deployment_commits", "devlake")
+    expected, got = (team_dora(data, periods_from_cycles(data.config.cycles)) for data in (from_files, from_tables))
+    assert expected["deployments"].sum() > 0 and expected["lead_time_n"].sum() > 0
+    pd.testing.assert_frame_equal(got, expected)

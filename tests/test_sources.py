@@ -152,3 +152,14 @@ def test_spaces_and_tabs_around_csv_cells_are_trimmed_as_the_careful_reader_does
     data = load_cycle(load_config(tiny_cycle(files={"deployments.csv": padded.rsplit("\n\t\t", 1)[0] + "\n"})))
     assert data.sources["deployments"].engine == "duckdb"
     pd.testing.assert_frame_equal(_dora(data), _dora(from_csv))
+
+
+def test_the_report_tells_its_stages_as_they_start(tiny_cycle, tmp_path):
+    from calib.outputs.report.prepare import prepare_results
+
+    told: list[str] = []
+    out = tmp_path / "out"
+    out.mkdir()
+    prepare_results(tiny_cycle(), out, progress=told.append)
+    assert told[0].startswith("reading people") and told[-1] == "analyses ..."
+    assert any("checks of deployments.csv" in stage for stage in told)

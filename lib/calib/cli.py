@@ -81,7 +81,7 @@ def _analyze(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from calib.outputs.report.build import cli_report
 
-    return cli_report(args)
+    return cli_report(args, progress=_progress(args))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -165,8 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--session", default=None, help="a calibration session: its ratings are the after-calibration ratings"
     )
     report.add_argument(
-        "--store", default=None, help="the session's SQLite file or postgresql:// URL (default: sessions.store in "
-        "the config, else reports/sessions.sqlite)"
+        "--store",
+        default=None,
+        help="the session's SQLite file or postgresql:// URL (default: sessions.store in "
+        "the config, else reports/sessions.sqlite)",
     )
     report.set_defaults(run=_report)
 
@@ -228,8 +230,10 @@ def _add_session_parser(commands: argparse._SubParsersAction) -> None:
         parser.add_argument("config", help="the cycle config (YAML)")
         parser.add_argument("--session", required=True, help="the session's name (unique within the cycle)")
         parser.add_argument(
-            "--store", default=None, help="SQLite file or postgresql:// URL (default: sessions.store in the "
-            "config, else reports/sessions.sqlite)"
+            "--store",
+            default=None,
+            help="SQLite file or postgresql:// URL (default: sessions.store in the "
+            "config, else reports/sessions.sqlite)",
         )
         if person:
             parser.add_argument("--employee", required=True, help="the person's employee_id")

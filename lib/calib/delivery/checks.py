@@ -249,7 +249,14 @@ def duplicate_ids(
 
 
 def unknown_references(
-    engine: Engine, table: ir.Table, column: str, known: Sequence[ir.Column], shown: str, expected: str
+    engine: Engine,
+    table: ir.Table,
+    column: str,
+    known: Sequence[ir.Column],
+    shown: str,
+    expected: str,
+    *,
+    key: str | None = None,
 ) -> list[Problem]:
     """Warnings for values of `column` found in none of the `known` columns (anti-joins, no distinct)."""
     if column not in table.columns:
@@ -259,7 +266,7 @@ def unknown_references(
         listed = ids.name("_known").as_table()
         unknown = unknown.anti_join(listed, unknown[column] == listed._known)
     check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column], "warning")
-    return run_checks(engine, unknown, [check], shown)
+    return run_checks(engine, unknown, [check], shown, key=key)
 
 
 def unowned_services(engine: Engine, table: ir.Table, services: ir.Table, shown: str, listed: str) -> list[Problem]:
@@ -274,7 +281,14 @@ def unowned_services(engine: Engine, table: ir.Table, services: ir.Table, shown:
 
 
 def late_events(
-    engine: Engine, table: ir.Table, name: InputName, shown: str, today: dt.date, last_end: dt.date
+    engine: Engine,
+    table: ir.Table,
+    name: InputName,
+    shown: str,
+    today: dt.date,
+    last_end: dt.date,
+    *,
+    key: str | None = None,
 ) -> list[Problem]:
     """Warnings for events dated after today, or after the last cycle's end (where that matters)."""
     checks = []
@@ -302,5 +316,5 @@ def late_events(
                     "warning",
                 )
             )
-    problems = run_checks(engine, table, checks, shown)
+    problems = run_checks(engine, table, checks, shown, key=key)
     return [Problem(**{**p.__dict__, "value": pd.Timestamp(p.value).isoformat()}) if p.value else p for p in problems]

@@ -11,7 +11,10 @@ Where the events are read:
   then runs the whole delivery stage; `${VAR}` in the connection string is taken from the
   environment, and the password never appears in messages or lineage;
 - a vendor export (DevLake, Four Keys) or an Excel sheet: read and reshaped by `calib.inputs`
-  (`load.read_table`, `adapters`), then handed to the engine as it is.
+  (`load.read_table`, `adapters`), then handed to the engine as it is;
+- a vendor table in a database (`{connection: ..., table: cicd_deployment_commits, format: devlake}`):
+  the columns its adapter reads come into this process, are reshaped by the same adapter as the
+  file export, and go back to the database as a temporary table.
 A file DuckDB cannot read (not UTF-8, a malformed row) is read by `calib.inputs.load`, which names
 the problem and its row.
 """
@@ -32,11 +35,21 @@ import pandas as pd
 from calib.delivery import checks
 from calib.delivery.engine import ROW, Engine, connect, redact
 from calib.errors import InputError, Problem, WorkbenchError
+from calib.inputs import adapters
 from calib.inputs.config import CycleConfig, InputName, InputSpec
 from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES
-from calib.inputs.validate import EVENT_INPUTS, CycleData, Source, file_source, read_input, read_inputs
+from calib.inputs.validate import (
+    EVENT_INPUTS,
+    CycleData,
+    Source,
+    file_source,
+    read_input,
+    read_inputs,
+    with_service,
+)
 
 SPILLED_MEDIAN_ROWS = 50_000_000  # past this many rows in an event table, medians from sorted windows (bounded memory)
+VENDOR_ROW_IDS = ("id", "deploy_id", "change_id", "incident_id")  # a vendor table's own row id (DevLake, Four Keys)
 KEYS: dict[InputName, str] = {"deployments": "deployment_id", "changes": "change_id", "incidents": "incident_id"}
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 
@@ -145,11 +158,16 @@ def _open_event(
     checked = checks.with_types(raw, name, strip=scanned_text)
     if scanned_text:
         checked = engine.cache(checked, session=True)  # text parsed once, not by every query
-    key = KEYS[name] if spec.connection else None
+    key = _key(config, name)
     problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
     typed = checks.canonical(checked)
     problems += checks.duplicate_ids(engine, typed, name, shown, key=key)
     return typed, source, problems
+
+
+def _key(config: CycleConfig, name: InputName) -> str | None:
+    """The id column naming a row in messages, for a database table (which has no row numbers)."""
+    return KEYS[name] if config.inputs[name].connection else None
 
 
 def _scanned_csv(source: Source, spec: InputSpec) -> bool:
@@ -166,11 +184,9 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
             table = engine.backend.table(spec.table)
         except Exception:
             raise InputError([Problem(shown, None, None, None, "a table of that name in the database")]) from None
-        table = _renamed(table, config.columns.get(name, {}), spec.service)
         if spec.format != "canonical":
-            raise InputError(
-                [Problem(shown, None, "format", spec.format, "canonical columns (vendor tables are read from files)")]
-            )
+            return _vendor_table(engine, config, name, table, shown)
+        table = _renamed(table, config.columns.get(name, {}), spec.service)
         table = table.mutate(**{ROW: ibis.row_number().over(order_by=table[KEYS[name]]) + 2})
         rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
         at = engine.log[-1]["at"]
@@ -188,6 +204,33 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
             return table, _lineage(name, path, rows, spec.format, engine)
     frame = read_input(config, name, path, shown)
     return engine.frame(frame), _lineage(name, path, len(frame), spec.format, engine)
+
+
+def _vendor_table(
+    engine: Engine, config: CycleConfig, name: InputName, table: ir.Table, shown: str
+) -> tuple[ir.Table, Source]:
+    """A DevLake or Four Keys table in the database, reshaped by the adapter of its file export.
+
+    Only the columns the adapter reads come into this process (in the order of the table's own
+    row id, so that "the first row of a deployment" means the same on every run); the reshaped
+    rows go back to the database as a temporary table, where the checks and metrics run.
+    """
+    spec = config.inputs[name]
+    renamed = _renamed(table, config.columns.get(name, {}), None)
+    wanted = [
+        c for c in dict.fromkeys([*adapters.expected_columns(spec.format, name), "service"]) if c in renamed.columns
+    ]
+    if not wanted:  # the adapter names every column it needs
+        adapters.adapt(pd.DataFrame(columns=list(renamed.columns)), spec.format, name, shown)
+    order = [c for c in VENDOR_ROW_IDS if c in renamed.columns] or wanted
+    frame = engine.execute(renamed.select(*wanted).order_by(order[:1]), f"rows of {shown}")
+    frame.index = pd.RangeIndex(2, len(frame) + 2)  # as a file's rows; messages name the row's id
+    if spec.service is not None:
+        frame = with_service(frame, spec.service)
+    adapted = adapters.adapt(frame, spec.format, name, shown)
+    at = engine.log[-1]["at"]
+    source = Source(name, None, None, None, len(frame), spec.format, engine.name, engine.url, spec.table, at)
+    return engine.frame(adapted), source
 
 
 def _scanned(engine: Engine, path: Path, shown: str, rename: Mapping[str, str], service: str | None) -> ir.Table | None:
@@ -247,7 +290,10 @@ def _across(
         for name, column in (("changes", "deployment_id"), ("incidents", "caused_by_deployment_id")):
             if name in events:
                 expected = f"{what} in {config.shown('deployments')}"
-                problems += checks.unknown_references(engine, events[name], column, known, config.shown(name), expected)
+                shown = config.shown(name)
+                problems += checks.unknown_references(
+                    engine, events[name], column, known, shown, expected, key=_key(config, name)
+                )
     if "services" in tables:
         services = engine.frame(tables["services"][["service"]])
         for name in ("deployments", "incidents"):
@@ -257,5 +303,5 @@ def _across(
                 )
     last_end = max(c.end for c in config.cycles)
     for name, table in events.items():
-        problems += checks.late_events(engine, table, name, config.shown(name), today, last_end)
+        problems += checks.late_events(engine, table, name, config.shown(name), today, last_end, key=_key(config, name))
     return problems

@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,12 +161,15 @@ def build_report(
     per_manager: bool = False,
     session: str | None = None,
     store: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Write the whole report folder, or nothing: report.html, findings.json, tables/, lineage.json, packets/.
 
     `session` (and its `store`) makes that calibration session's ratings the after-calibration
-    ratings and adds session.json. Returns what was written and how long each step took.
+    ratings and adds session.json. `progress` is told each stage as it starts. Returns what was
+    written and how long each step took.
     """
+    tell = progress or (lambda stage: None)
     out = Path(out).resolve()  # the kernel runs in notebooks/: every path it gets is absolute
     config = Path(config).resolve()
     staged = staging_dir(out)
@@ -175,8 +178,9 @@ def build_report(
     try:
         with warm_kernel() as kernel:
             prepared = prepare_results(
-                config, staged, cycle=cycle, org=org, blind=blind, session=session, store=store
+                config, staged, cycle=cycle, org=org, blind=blind, session=session, store=store, progress=progress
             )
+            tell("running the report notebook ...")
             timings["analyze"] = time.perf_counter() - started
             work = staged / ".work"
             work.mkdir()
@@ -193,6 +197,7 @@ def build_report(
             )
             timings["notebook"] = time.perf_counter() - step
         step = time.perf_counter()
+        tell("writing report.html ...")
         scope = f" — {org}" if org else ""
         if prepared.session is not None:
             scope += f" — session {prepared.session['name']} ({prepared.session['status']})"
@@ -205,6 +210,7 @@ def build_report(
             from calib.outputs.report.packets import write_packets
 
             step = time.perf_counter()
+            tell("writing the manager packets ...")
             packets = write_packets(prepared, staged / "packets", blind=blind)
             timings["packets"] = time.perf_counter() - step
         _shareable(staged)
@@ -232,7 +238,7 @@ def _shareable(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
-def cli_report(args: argparse.Namespace) -> int:
+def cli_report(args: argparse.Namespace, progress: Callable[[str], None] | None = None) -> int:
     """`calib report CONFIG [--cycle C] [--org O] [--out DIR] [--blind] [--per-manager] [--session S [--store URL]]`."""
     from calib.errors import UsageError
 
@@ -249,7 +255,10 @@ def cli_report(args: argparse.Namespace) -> int:
         per_manager=bool(getattr(args, "per_manager", False)),
         session=session,
         store=store,
+        progress=progress,
     )
+    if progress is not None and hasattr(progress, "done"):
+        progress.done()
     folder = done["folder"]
     used = done["session"]
     print(

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,8 +36,22 @@ if TYPE_CHECKING:  # the analysis stack and altair load only when needed: start-
 
 LINEAGE_JSON = "lineage.json"
 SESSION_JSON = "session.json"
-SESSION_LINEAGE = ("name", "cycle", "scope", "status", "store", "events", "head_hash", "verified", "verify_problem",
-                   "locked_by", "locked_at", "people_in_scope", "rating_changes", "people_changed")
+SESSION_LINEAGE = (
+    "name",
+    "cycle",
+    "scope",
+    "status",
+    "store",
+    "events",
+    "head_hash",
+    "verified",
+    "verify_problem",
+    "locked_by",
+    "locked_at",
+    "people_in_scope",
+    "rating_changes",
+    "people_changed",
+)
 VERSIONED = (
     "calib",
     "pandas",
@@ -94,6 +109,7 @@ def prepare_results(
     blind: bool = False,
     session: str | None = None,
     store: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Prepared:
     """Load, validate, filter and analyse a cycle; write findings.json, tables/ and lineage.json to `out`.
 
@@ -103,6 +119,8 @@ def prepare_results(
         A calibration session of the cycle whose current ratings are the after-calibration ratings
         of the people in its scope, and its store (None: the config's, else the default); adds
         session.json and a `session` entry in lineage.json.
+    progress
+        Told each stage as it starts (the CLI shows it on a terminal).
 
     Raises
     ------
@@ -122,7 +140,7 @@ def prepare_results(
     out = Path(out)
     started = time.perf_counter()
     settings = select_cycle(load_config(config), cycle or None)
-    data = load_cycle(settings)
+    data = load_cycle(settings, progress=progress)
     loaded = time.perf_counter()
     read = data
     view = None
@@ -135,6 +153,8 @@ def prepare_results(
     if org:
         normalized = filter_org(normalized, org)
     normalized_at = time.perf_counter()
+    if progress is not None:
+        progress("analyses ...")
     analysis = run_analyses(normalized)
     analysed = time.perf_counter()
     redact = redaction(data["people"], blind=blind)
