@@ -163,3 +163,19 @@ def test_the_report_tells_its_stages_as_they_start(tiny_cycle, tmp_path):
     prepare_results(tiny_cycle(), out, progress=told.append)
     assert told[0].startswith("reading people") and told[-1] == "analyses ..."
     assert any("checks of deployments.csv" in stage for stage in told)
+
+
+@pytest.mark.parametrize(
+    ("last_row", "expected"),
+    [
+        (b"D9,api-svc,2026-01-20T09:00:00Z,SUCC\xc9S,production,1\n", "expected UTF-8 text"),  # cp1252, far down
+        (b"D9,api-svc,2026-01-20T09:00:00Z,SUCCESS,production,1,extra\n", "row 1007"),  # one cell too many
+    ],
+)
+def test_a_bad_row_far_down_a_scanned_csv_is_named_by_the_careful_reader(tiny_cycle, last_row, expected):
+    rows = "".join(f"X{i},api-svc,2026-01-{5 + i % 20:02d}T10:00:00Z,SUCCESS,production,1\n" for i in range(1000))
+    content = (DEPLOYMENTS + rows).encode() + last_row
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tiny_cycle(files={"deployments.csv": content})))
+    said = "\n".join(render_problems(caught.value.problems))
+    assert "deployments.csv" in said and expected in said and "Traceback" not in said

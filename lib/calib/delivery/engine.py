@@ -12,6 +12,7 @@ Sessions run in UTC: a day is a UTC calendar day on every engine.
 
 from __future__ import annotations
 
+import csv
 import re
 import tempfile
 import time
@@ -24,6 +25,8 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
+
+from calib.inputs.load import SEPARATORS
 
 ROW = "_row"  # the row a person sees, on every table the engine hands out
 DEFAULT_URL = "duckdb://"
@@ -136,14 +139,44 @@ class Engine:
         if text.lower().endswith(PARQUET_SUFFIXES) or text.endswith("*.parquet") or path.is_dir():
             table = self.backend.read_parquet(text, file_row_number=True)
             return table.rename({ROW: "file_row_number"}).mutate(**{ROW: ibis._[ROW] + 2})
-        # row_number() OVER () as written: DuckDB numbers a CSV's rows in file order while streaming
-        # (Ibis' own row_number adds a frame clause that makes it a blocking, single-threaded window).
-        quoted, view = text.replace("'", "''"), f"calib_csv_{uuid.uuid4().hex}"
+        # The header as calib.inputs.load reads it, given to DuckDB: its sniffer, left alone, takes a
+        # short file's odd row for the header. row_number() OVER () as written: DuckDB numbers a CSV's
+        # rows in file order while streaming (Ibis' own adds a frame clause: a blocking window).
+        separator, names = csv_header(path)
+        columns = ", ".join(f"{_sql_text(name)}: 'VARCHAR'" for name in names)
+        view = f"calib_csv_{uuid.uuid4().hex}"
         self.backend.raw_sql(
-            f'CREATE TEMP VIEW "{view}" AS SELECT *, row_number() OVER () + 1 AS {ROW} '
-            f"FROM read_csv('{quoted}', all_varchar = true, header = true)"
+            f'CREATE TEMP VIEW "{view}" AS SELECT *, row_number() OVER () + 1 AS {ROW} FROM read_csv('
+            f"{_sql_text(text)}, header = true, delim = {_sql_text(separator)}, columns = {{{columns}}})"
         )
         return self.backend.table(view)
+
+
+def csv_header(path: Path) -> tuple[str, list[str]]:
+    """The separator and column names of a CSV file's header, found as `calib.inputs.load` finds them.
+
+    Raises
+    ------
+    ValueError
+        The file's start is not UTF-8 text, or it has no header.
+    """
+    with path.open("rb") as handle:
+        raw = handle.read(65536)
+    try:
+        head = raw.decode("utf-8-sig").lstrip()
+    except UnicodeDecodeError as exc:
+        if exc.start < len(raw) - 4:  # not merely a character cut by the sample's end
+            raise
+        head = raw[: exc.start].decode("utf-8-sig").lstrip()
+    if not head:
+        raise ValueError(f"{path} has no header")
+    header = head.splitlines()[0]
+    separator = max(SEPARATORS, key=header.count)
+    return separator, next(csv.reader([header], delimiter=separator))
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(url: str | None = None, *, memory_limit: str | None = None, threads: int | None = None) -> Engine:

@@ -21,6 +21,7 @@ the problem and its row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -154,15 +155,37 @@ def _open_event(
     problems = checks.missing_columns(raw.columns, name, shown)
     if problems:
         return None, None, problems
-    scanned_text = source.engine == "duckdb" and _scanned_csv(source, spec)
-    checked = checks.with_types(raw, name, strip=scanned_text)
-    if scanned_text:
-        checked = engine.cache(checked, session=True)  # text parsed once, not by every query
+    checked = checks.with_types(raw, name, strip=_scanned_csv(source, spec))
+    if _scanned_csv(source, spec):
+        try:
+            checked, source = _typed_once(engine, config, name, checked, source)
+        except WorkbenchError as exc:
+            return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
     problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
     typed = checks.canonical(checked)
     problems += checks.duplicate_ids(engine, typed, name, shown, key=key)
     return typed, source, problems
+
+
+def _typed_once(
+    engine: Engine, config: CycleConfig, name: InputName, checked: ir.Table, source: Source
+) -> tuple[ir.Table, Source]:
+    """A scanned CSV file's text typed once into a temporary table (not by every query), and counted.
+
+    Parsing the whole file is what finds a malformed row or bytes that are not UTF-8 anywhere in
+    it: then `calib.inputs.load` reads the file instead, and names the problem and its row.
+    """
+    shown = config.shown(name)
+    try:
+        kept = engine.cache(checked, session=True)
+    except Exception:  # DuckDB's message names no column and shows raw bytes: the careful reader names the row
+        frame = read_input(config, name, config.input_path(name), shown)
+        kept = checks.with_types(engine.frame(frame), name)
+    rows = int(engine.execute(kept.count().as_table(), f"rows of {shown}").iloc[0, 0])
+    if rows == 0:
+        raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
+    return kept, dataclasses.replace(source, rows=rows)
 
 
 def _key(config: CycleConfig, name: InputName) -> str | None:
@@ -196,8 +219,11 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
     suffix = path.suffix.lower()
     direct = spec.format == "canonical" and engine.name == "duckdb" and not spec.sheet
     if direct and (suffix in CSV_SUFFIXES or suffix in PARQUET_SUFFIXES or path.is_dir() or "*" in path.name):
-        table = _scanned(engine, path, shown, config.columns.get(name, {}), spec.service)
+        text = suffix in CSV_SUFFIXES  # parsed whole, counted and checked by `_typed_once`
+        table = _scanned(engine, path, shown, config.columns.get(name, {}), spec.service, probe=not text)
         if table is not None:
+            if text:
+                return table, _lineage(name, path, 0, spec.format, engine)
             rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
             if rows == 0:
                 raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
@@ -233,14 +259,20 @@ def _vendor_table(
     return engine.frame(adapted), source
 
 
-def _scanned(engine: Engine, path: Path, shown: str, rename: Mapping[str, str], service: str | None) -> ir.Table | None:
-    """A file DuckDB reads where it lies; None when it cannot (calib.inputs.load then names the problem)."""
+def _scanned(
+    engine: Engine, path: Path, shown: str, rename: Mapping[str, str], service: str | None, *, probe: bool
+) -> ir.Table | None:
+    """A file DuckDB reads where it lies; None when it cannot (calib.inputs.load then names the problem).
+
+    `probe`: read its first row now (a CSV file is read whole later, which finds more).
+    """
     if not path.exists() and "*" not in path.name:
         raise InputError([Problem(shown, None, None, None, "an existing file")])
     try:
         table = engine.read_files(path)
         table = _renamed(table, rename, service)
-        engine.execute(table.limit(1), f"first row of {shown}")
+        if probe:
+            engine.execute(table.limit(1), f"first row of {shown}")
     except WorkbenchError:
         raise
     except Exception:  # not UTF-8, a malformed row, an unreadable file: let the careful reader say which
