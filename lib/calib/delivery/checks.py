@@ -237,12 +237,11 @@ def duplicate_ids(
         return []
     column, expected = UNIQUE_IDS[name]
     ids = table.filter(table[column].notnull())
-    repeated = ids.group_by(_id=ids[column]).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
-    total = int(
-        engine.execute(repeated.aggregate(n=(repeated._n - 1).sum()), f"repeated ids in {shown}").iloc[0, 0] or 0
-    )
+    counted = ids.group_by(_id=ids[column]).agg(_n=ibis._.count()).filter(ibis._._n > 1)  # no row: a lighter pass
+    total = int(engine.execute(counted.aggregate(n=(counted._n - 1).sum()), f"repeated ids in {shown}").iloc[0, 0] or 0)
     if not total:
         return []
+    repeated = ids.group_by(_id=ids[column]).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
     repeats = ids.join(repeated, ids[column] == repeated._id).filter(lambda t: t[ROW] != t._first)
     check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column])
     return _examples(engine, repeats, check, shown, total, key)

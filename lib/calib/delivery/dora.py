@@ -204,7 +204,10 @@ def dora_query(
             causes = t["incidents"].select("caused_by_deployment_id")
             links = expressions.deployment_ids(causes, "caused_by_deployment_id", deployments, flavor)
             failed = deploys.deployment_id.isin(links.caused_by_deployment_id)
-        inside = keep(expressions.in_periods(deploys.mutate(failed=failed), cuts))  # read by three parts below
+        inside = expressions.in_periods(deploys.mutate(failed=failed), cuts)
+        read = ["deployment_id", "team", "period", "day", "first_monday", "finished_at", "failed"]
+        read += ["lead_time_hours"] if "lead_time_hours" in inside.columns else []
+        inside = keep(inside.select(*read))  # read by the three parts below
         parts.append(
             inside.group_by(keys).agg(deployments=ibis._.count(), failures=expressions.count_true(inside.failed))
         )
