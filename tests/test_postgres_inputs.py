@@ -24,8 +24,9 @@ from calib.errors import InputError
 from calib.inputs.config import load_config
 
 SAMPLE = ROOT / "data_samples"
-EVENTS = ("deployments", "changes", "incidents")
-TYPES = {"finished_at": "time", "created_at": "time", "started_at": "time", "resolved_at": "time"}
+EVENTS = ("deployments", "changes", "incidents", "slos")
+TYPES = {"finished_at": "time", "created_at": "time", "started_at": "time", "resolved_at": "time", "window_end": "time"}
+NUMBERS = ("target", "window_days", "good_events", "total_events")
 
 
 def ibis_url(sqlalchemy_url: str) -> str:
@@ -42,6 +43,8 @@ def lake(postgres_server) -> str:
         frame = pd.read_csv(SAMPLE / f"{name}.csv", dtype=str)
         for column in frame.columns.intersection(list(TYPES)):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        for column in frame.columns.intersection(NUMBERS):
+            frame[column] = frame[column].astype("float64")  # SLO targets in percent become ratios on the server
         engine.backend.create_table(name, frame)
     return url
 

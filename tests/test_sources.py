@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pandas as pd
 import pytest
@@ -179,3 +181,65 @@ def test_a_bad_row_far_down_a_scanned_csv_is_named_by_the_careful_reader(tiny_cy
         load_cycle(load_config(tiny_cycle(files={"deployments.csv": content})))
     said = "\n".join(render_problems(caught.value.problems))
     assert "deployments.csv" in said and expected in said and "Traceback" not in said
+
+
+SLO_ROWS = """service,slo_name,target,window_days,good_events,total_events,window_end
+api-svc,availability,99.9,30,999,1000,2026-01-31
+api-svc,availability,99.9,30,999,1000,2026-01-31
+api-svc,latency,0,30,5,10,2026-01-31
+api-svc,lat2,150,30,5,10,2026-01-31
+api-svc,lat3,0.99,0,5,10,2026-01-31
+api-svc,lat4,0.99,2.5,5,10,2026-01-31
+api-svc,lat5,0.99,30,-1,10,2026-01-31
+api-svc,lat6,0.99,30,11,10,2026-01-31
+api-svc,lat7,0.99,30,5,-3,2026-01-31
+api-svc,lat8,abc,30,5,10,2026-01-31
+api-svc,lat9,0.99,30,5,10,not a date
+api-svc,,0.99,30,5,10,2026-01-31
+nowhere,lat10,1.5,30,5,10,2031-01-31
+api-svc,lat11,0.99,30,5,10,03/31/2026
+"""
+
+
+def test_slo_rows_are_checked_in_the_engine_in_the_words_of_the_other_inputs(tiny_cycle):
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tiny_cycle(files={"slos.csv": SLO_ROWS})), today=dt.date(2026, 7, 15))
+    said = {str(p) for p in caught.value.problems if p.file == "slos.csv"}
+    assert said == {  # as calib.inputs.validate said them when SLO rows were read by pandas
+        "error: slos.csv, row 11, column target: value 'abc': expected a number",
+        "error: slos.csv, row 7, column window_days: value '2.5': expected a whole number",
+        "error: slos.csv, row 12, column window_end: value 'not a date': expected a date like 2026-03-31",
+        "error: slos.csv, row 3, column service,slo_name,window_end: value 'api-svc': "
+        "expected each (service, slo_name, window_end) once; this repeats an earlier row",
+        "error: slos.csv, row 9, column good_events: value '11.0': expected good_events no larger than total_events",
+        "error: slos.csv, row 10, column good_events: value '5.0': expected good_events no larger than total_events",
+        "error: slos.csv, row 13, column slo_name: expected a value (this column may not be empty)",
+        "error: slos.csv, row 4, column target: value '0.0': expected a target in (0, 1] as a ratio, "
+        "or in (0, 100] as a percent",
+        "error: slos.csv, row 5, column target: value '150.0': expected a target in (0, 1] as a ratio, "
+        "or in (0, 100] as a percent",
+        "error: slos.csv, row 6, column window_days: value '0.0': expected a number above 0",
+        "error: slos.csv, row 8, column good_events: value '-1.0': expected a number of at least 0",
+        "error: slos.csv, row 10, column total_events: value '-3.0': expected a number of at least 0",
+        "warning: slos.csv, row 14, column target: value '1.5': expected an SLO target of 50% or more "
+        "(1.5 is read as 1.5%: did you mean 0.985 or 98.5?)",
+        "warning: slos.csv, column service: value 'nowhere': expected a service listed in services.csv; "
+        "it counts for no team",
+        "warning: slos.csv, row 14, column window_end: value '2031-01-31': expected a date no later than today "
+        "(2026-07-15): an SLO window in the future is a typo or a wrong clock",
+    }
+
+
+def test_times_as_spreadsheets_write_them_read_as_the_careful_reader_reads_them(tiny_cycle):
+    us = DEPLOYMENTS.replace("2026-01-05T10:00:00Z", "01/05/2026 10:00").replace("2026-01-14T09:00:00Z", "1/14/2026")
+    from_iso, from_us = (
+        load_cycle(load_config(tiny_cycle(files={"deployments.csv": text}))) for text in (DEPLOYMENTS, us)
+    )
+    assert from_us.sources["deployments"].engine == "duckdb"
+    finished = from_us["deployments"]["finished_at"]
+    assert finished.loc[2] == pd.Timestamp("2026-01-05T10:00:00Z") and finished.loc[6] == pd.Timestamp(
+        "2026-01-14", tz="UTC"
+    )
+    pd.testing.assert_frame_equal(
+        _dora(from_us).drop(columns=["lead_time_hours"]), _dora(from_iso).drop(columns=["lead_time_hours"])
+    )

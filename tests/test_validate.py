@@ -29,8 +29,8 @@ def only(problems: list[Problem]) -> Problem:
 
 def test_tiny_cycle_is_valid(tiny_cycle):
     data = load_cycle(load_config(tiny_cycle()))
-    assert set(data.tables) == {"people", "reviews", "evidence", "slos", "services"}
-    assert set(data.events) == {"deployments", "incidents"}  # in the engine (calib.delivery.sources)
+    assert set(data.tables) == {"people", "reviews", "evidence", "services"}
+    assert set(data.events) == {"deployments", "incidents", "slos"}  # in the engine (calib.delivery.sources)
     assert data["reviews"].loc[4, "rating"] == "Meets"  # "meets" in the file: case does not matter
     assert data["slos"]["target"].tolist() == [0.999, 0.99]  # percent -> ratio, exactly
     assert data.sources["people"].rows == 7

@@ -44,6 +44,12 @@ class Problem:
         return f"{self.severity}: {', '.join(where)}: {got}expected {self.expected}"
 
 
+def with_article(noun: str) -> str:
+    """`noun` after "a" or "an", by how it is said: an evidence item, an SLO window, a deployment."""
+    spoken_vowel = noun[:1].lower() in "aeiou" or noun[:1] in "FHLMNRSX" and noun[1:2].isupper()
+    return f"{'an' if spoken_vowel else 'a'} {noun}"
+
+
 class WorkbenchError(Exception):
     """Base class of every error the workbench reports to a user."""
 

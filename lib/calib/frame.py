@@ -54,7 +54,7 @@ def normalize(data: CycleData) -> Normalized:
     periods = periods_from_cycles(data.config.cycles)
     dora = team_dora(data, periods)
     slos = (
-        team_slos(data["slos"], data["services"], periods)
+        team_slos(data.table("slos"), data["services"], periods, engine=data.engine)
         if data.has("slos") and data.has("services")
         else pd.DataFrame(columns=["team", "period", *TEAM_SLO_COLUMNS])
     )

@@ -22,22 +22,32 @@ import pandas as pd
 
 from calib.delivery import expressions
 from calib.delivery.engine import ROW, Engine
-from calib.errors import Problem, Severity
+from calib.errors import Problem, Severity, with_article
 from calib.inputs.config import InputName
 from calib.inputs.contract import CONTRACT, EXPECTED_TEXT, Col
 from calib.inputs.schemas import DEPLOY_RESULTS
+from calib.inputs.validate import low_slo_target
 
 EXAMPLES = 20  # rows listed per problem; the others are counted
 RAW = "_raw_"  # prefix of the columns holding a cell as written, for messages
 UTC = dt_.Timestamp(timezone="UTC", scale=6)
+NAIVE = dt_.Timestamp(scale=6)  # a date, as calib.inputs.contract gives it: midnight, no time zone
+SPREADSHEET_TIMES = (  # read as calib.inputs.contract reads them (month first), after ISO 8601
+    "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
+    "%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y",
+)  # fmt: skip
 UNIQUE_IDS: dict[InputName, tuple[str, str]] = {
     "changes": ("change_id", "a change_id used only once"),
     "incidents": ("incident_id", "an incident_id used only once"),
 }
+SLO_KEY = ("service", "slo_name", "window_end")  # an SLO window: once per table (window_end when given)
+TARGETS = "(0, 1] as a ratio, or in (0, 100] as a percent"
+LOW_SLO_PERCENT = 50  # a target read below 50% is likelier a typo (1.5 for 98.5) than an SLO
 LATE: dict[InputName, tuple[tuple[str, str, bool], ...]] = {  # (column, what, also after the last cycle)
     "deployments": (("finished_at", "deployment", True),),
     "changes": (("created_at", "change", True),),
     "incidents": (("started_at", "incident", True), ("resolved_at", "resolution", False)),
+    "slos": (("window_end", "SLO window", True),),
 }
 
 
@@ -73,20 +83,41 @@ def _stripped(text: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(edges, text.strip(), text)
 
 
-def _typed(column: ir.Value, kind: str, *, strip: bool) -> ir.Value:
+@ibis.udf.scalar.builtin(name="try_strptime")
+def _try_strptime(text: str, formats: dt_.Array(dt_.string)) -> NAIVE:
+    """DuckDB: the time `text` reads as in the first of `formats` that fits; NULL when none does."""
+
+
+def _read_time(text: ir.StringValue, *, duckdb: bool) -> ir.TimestampValue:
+    """ISO 8601 text as a UTC time; on DuckDB also the forms spreadsheets write (03/31/2026 14:05)."""
+    iso = text.try_cast(UTC)
+    if not duckdb:
+        return iso
+    return iso.coalesce(_try_strptime(text, ibis.literal(list(SPREADSHEET_TIMES))).cast(UTC))
+
+
+def _typed(column: ir.Value, kind: str, *, strip: bool, duckdb: bool = False) -> ir.Value:
     if kind in ("id", "text", "upper", "lower"):
         text = _text(column, strip=strip)
         return text.upper() if kind == "upper" else text.lower() if kind == "lower" else text
-    if kind == "number":
-        return column.cast("float64") if column.type().is_numeric() else _text(column, strip=strip).try_cast("float64")
-    if kind == "datetime":
+    if kind in ("number", "integer"):
+        number = (
+            column.cast("float64") if column.type().is_numeric() else _text(column, strip=strip).try_cast("float64")
+        )
+        if kind == "number":
+            return number
+        whole = number.round()  # as numpy's isclose: a float's rounding error is still whole
+        return ibis.ifelse((number - whole).abs() <= 1e-8 + 1e-5 * whole.abs(), number, ibis.null("float64"))
+    if kind in ("datetime", "date"):
         if column.type().is_timestamp() or column.type().is_date():
-            return column.cast(UTC)
-        return _text(column, strip=strip).try_cast(UTC)
-    raise ValueError(f"columns of kind {kind} are not delivery events")
+            time = column.cast(UTC)
+        else:
+            time = _read_time(_text(column, strip=strip), duckdb=duckdb)
+        return time if kind == "datetime" else time.cast(NAIVE).truncate("D")  # the UTC day, at midnight
+    raise ValueError(f"columns of kind {kind} are not read in the engine")
 
 
-def with_types(raw: ir.Table, name: InputName, *, strip: bool = False) -> ir.Table:
+def with_types(raw: ir.Table, name: InputName, *, strip: bool = False, duckdb: bool = False) -> ir.Table:
     """The canonical columns given their types; other columns dropped.
 
     Beside each column that arrived as text and has to be read as a number or a time,
@@ -95,18 +126,27 @@ def with_types(raw: ir.Table, name: InputName, *, strip: bool = False) -> ir.Tab
     Parquet and database values are kept as they are, as before).
     """
     present = [c for c in CONTRACT[name] if c.name in raw.columns]
-    typed = {c.name: _typed(raw[c.name], c.kind, strip=strip) for c in present}
+    typed = {c.name: _typed(raw[c.name], c.kind, strip=strip, duckdb=duckdb) for c in present}
     written = {  # only where the text did not read: nearly always empty, so cheap to keep
         f"{RAW}{c.name}": ibis.ifelse(typed[c.name].isnull(), _text(raw[c.name], strip=strip), ibis.null("string"))
         for c in present
-        if c.kind in EXPECTED_TEXT and raw[c.name].type().is_string()
+        if c.kind in EXPECTED_TEXT
+        and (raw[c.name].type().is_string() or (c.kind == "integer" and raw[c.name].type().is_floating()))
     }
     return raw.select(ROW, **typed, **written)
 
 
 def canonical(checked: ir.Table) -> ir.Table:
-    """The typed table handed on: `_row` and the canonical columns."""
-    return checked.select(ROW, *[c for c in checked.columns if c != ROW and not c.startswith(RAW)])
+    """The typed table handed on: `_row` and the canonical columns; SLO targets in percent as ratios.
+
+    99.9 becomes 0.999 exactly: the quotient is rounded to 12 places, as the decimal 99.9 / 100
+    is (in floating point 99.9 / 100 is 0.9990000000000001, which 999 good events of 1000 miss).
+    """
+    table = checked.select(ROW, *[c for c in checked.columns if c != ROW and not c.startswith(RAW)])
+    if "target" in table.columns and "slo_name" in table.columns:
+        percent = (table.target > 1) & (table.target <= 100)
+        table = table.mutate(target=ibis.ifelse(percent, (table.target / 100).round(12), table.target))
+    return table
 
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -163,6 +203,8 @@ def row_checks(name: InputName, columns: Sequence[str]) -> list[Check]:
                     lambda t: t.lead_time_hours,
                 )
             )
+    if name == "slos":
+        checks += _slo_checks(columns)
     if name == "incidents" and "resolved_at" in columns:
         checks.append(
             Check(
@@ -173,6 +215,48 @@ def row_checks(name: InputName, columns: Sequence[str]) -> list[Check]:
             )
         )
     return checks
+
+
+def _slo_checks(columns: Sequence[str]) -> list[Check]:
+    """An SLO row's numbers: a target as a ratio or a percent, a window, counts that fit together."""
+    bounds = [
+        ("target", f"a target in {TARGETS}", lambda t: (t.target <= 0) | (t.target > 100)),
+        ("window_days", "a number above 0", lambda t: t.window_days <= 0),
+        ("good_events", "a number of at least 0", lambda t: t.good_events < 0),
+        ("total_events", "a number of at least 0", lambda t: t.total_events < 0),
+    ]  # fmt: skip
+    checks = [
+        Check(column, expected, bad, lambda t, c=column: t[c]) for column, expected, bad in bounds if column in columns
+    ]
+    if {"good_events", "total_events"} <= set(columns):
+        checks.append(
+            Check(
+                "good_events",
+                "good_events no larger than total_events",
+                lambda t: t.good_events > t.total_events,
+                lambda t: t.good_events,
+            )
+        )
+    return checks
+
+
+def low_slo_targets(engine: Engine, table: ir.Table, shown: str) -> list[Problem]:
+    """Warnings for targets read below 50% (1.5 is likelier a typo for 98.5 than an SLO of 1.5%).
+
+    The rows are found by a query; the message, which says what was likely meant, is written by
+    `calib.inputs.validate.low_slo_target`.
+    """
+    if "target" not in table.columns:
+        return []
+    target = table.target
+    low = (target > 0) & (
+        ((target > 1) & (target < LOW_SLO_PERCENT)) | ((target <= 1) & (target < LOW_SLO_PERCENT / 100))
+    )
+    rows = engine.execute(
+        table.filter(low).select(ROW, "target").order_by(ROW).limit(EXAMPLES + 1), f"targets of {shown}"
+    )
+    problems = [low_slo_target(shown, int(row[ROW]), float(row["target"])) for _, row in rows.iterrows()]
+    return [p for p in problems[:EXAMPLES] if p is not None]
 
 
 def run_checks(
@@ -232,18 +316,25 @@ def _shown_value(value: object) -> str | None:
 def duplicate_ids(
     engine: Engine, table: ir.Table, name: InputName, shown: str, *, key: str | None = None
 ) -> list[Problem]:
-    """Rows repeating an id an earlier row has (changes, incidents): the repeats are reported."""
-    if name not in UNIQUE_IDS or UNIQUE_IDS[name][0] not in table.columns:
+    """Rows repeating what an earlier row has (a change_id, an incident_id, an SLO window): the repeats are reported."""
+    if name == "slos":
+        columns = [c for c in SLO_KEY if c in table.columns]
+        column, expected = ",".join(columns), f"each ({', '.join(columns)}) once; this repeats an earlier row"
+    elif name in UNIQUE_IDS and UNIQUE_IDS[name][0] in table.columns:
+        (column, expected), columns = UNIQUE_IDS[name], [UNIQUE_IDS[name][0]]
+    else:
         return []
-    column, expected = UNIQUE_IDS[name]
-    ids = table.filter(table[column].notnull())
-    counted = ids.group_by(_id=ids[column]).agg(_n=ibis._.count()).filter(ibis._._n > 1)  # no row: a lighter pass
+    required = [c for c in columns if c != "window_end"]  # a missing value is reported on its own
+    ids = table.filter(*[table[c].notnull() for c in required])
+    counted = ids.group_by(columns).agg(_n=ibis._.count()).filter(ibis._._n > 1)  # no row: a lighter pass
     total = int(engine.execute(counted.aggregate(n=(counted._n - 1).sum()), f"repeated ids in {shown}").iloc[0, 0] or 0)
     if not total:
         return []
-    repeated = ids.group_by(_id=ids[column]).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
-    repeats = ids.join(repeated, ids[column] == repeated._id).filter(lambda t: t[ROW] != t._first)
-    check = Check(column, expected, lambda t: t[column].notnull(), lambda t: t[column])
+    repeated = ids.group_by(columns).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
+    repeated = repeated.rename({f"_key_{c}": c for c in columns})
+    same = [ids[c].identical_to(repeated[f"_key_{c}"]) for c in columns]
+    repeats = ids.join(repeated, same).filter(lambda t: t[ROW] != t._first)
+    check = Check(column, expected, lambda t: t[columns[0]].notnull(), lambda t: t[columns[0]])
     return _examples(engine, repeats, check, shown, total, key)
 
 
@@ -294,18 +385,19 @@ def late_events(
     for column, what, cycle_bound in LATE.get(name, ()):
         if column not in table.columns:
             continue
-        future = ibis.timestamp(f"{today + dt.timedelta(days=1)} 00:00:00+00:00").cast(UTC)
+        kind = table[column].type()
+        future = _midnight(today + dt.timedelta(days=1), kind)
         checks.append(
             Check(
                 column,
-                f"a date no later than today ({today}): a {what} in the future is a typo or a wrong clock",
+                f"a date no later than today ({today}): {with_article(what)} in the future is a typo or a wrong clock",
                 lambda t, c=column, f=future: t[c] >= f,
                 lambda t, c=column: t[c],
                 "warning",
             )
         )
         if cycle_bound:
-            after = ibis.timestamp(f"{last_end + dt.timedelta(days=1)} 00:00:00+00:00").cast(UTC)
+            after = _midnight(last_end + dt.timedelta(days=1), kind)
             checks.append(
                 Check(
                     column,
@@ -316,4 +408,16 @@ def late_events(
                 )
             )
     problems = run_checks(engine, table, checks, shown, key=key)
-    return [Problem(**{**p.__dict__, "value": pd.Timestamp(p.value).isoformat()}) if p.value else p for p in problems]
+
+    def shown_value(problem: Problem) -> str:
+        when = pd.Timestamp(problem.value)
+        return when.isoformat() if when.tzinfo is not None else str(when.date())  # a date as a date
+
+    return [Problem(**{**p.__dict__, "value": shown_value(p)}) if p.value else p for p in problems]
+
+
+def _midnight(day: dt.date, kind: dt_.DataType) -> ir.TimestampScalar:
+    """The start of `day` (UTC) as a literal comparable with a column of `kind` (a time or a date)."""
+    if kind.is_timestamp() and kind.timezone is not None:
+        return ibis.timestamp(f"{day} 00:00:00+00:00").cast(UTC)
+    return ibis.timestamp(f"{day} 00:00:00").cast(NAIVE)

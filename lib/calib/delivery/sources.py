@@ -51,7 +51,12 @@ from calib.inputs.validate import (
 
 SPILLED_MEDIAN_ROWS = 50_000_000  # past this many rows in an event table, medians from sorted windows (bounded memory)
 VENDOR_ROW_IDS = ("id", "deploy_id", "change_id", "incident_id")  # a vendor table's own row id (DevLake, Four Keys)
-KEYS: dict[InputName, str] = {"deployments": "deployment_id", "changes": "change_id", "incidents": "incident_id"}
+KEYS: dict[InputName, str] = {  # what names a database row in messages
+    "deployments": "deployment_id",
+    "changes": "change_id",
+    "incidents": "incident_id",
+    "slos": "slo_name",
+}
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 
 
@@ -155,7 +160,7 @@ def _open_event(
     problems = checks.missing_columns(raw.columns, name, shown)
     if problems:
         return None, None, problems
-    checked = checks.with_types(raw, name, strip=_scanned_csv(source, spec))
+    checked = checks.with_types(raw, name, strip=_scanned_csv(source, spec), duckdb=engine.name == "duckdb")
     if _scanned_csv(source, spec):
         try:
             checked, source = _typed_once(engine, config, name, checked, source)
@@ -163,6 +168,8 @@ def _open_event(
             return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
     problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
+    if name == "slos":  # as written, before percents become ratios
+        problems += checks.low_slo_targets(engine, checked, shown)
     typed = checks.canonical(checked)
     problems += checks.duplicate_ids(engine, typed, name, shown, key=key)
     return typed, source, problems
@@ -210,7 +217,8 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
         if spec.format != "canonical":
             return _vendor_table(engine, config, name, table, shown)
         table = _renamed(table, config.columns.get(name, {}), spec.service)
-        table = table.mutate(**{ROW: ibis.row_number().over(order_by=table[KEYS[name]]) + 2})
+        order = [c for c in (*checks.SLO_KEY, "_")[: 3 if name == "slos" else 0] if c in table.columns] or [KEYS[name]]
+        table = table.mutate(**{ROW: ibis.row_number().over(order_by=order) + 2})
         rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
         at = engine.log[-1]["at"]
         source = Source(name, None, None, None, rows, "canonical", engine.name, engine.url, spec.table, at)
@@ -328,7 +336,7 @@ def _across(
                 )
     if "services" in tables:
         services = engine.frame(tables["services"][["service"]])
-        for name in ("deployments", "incidents"):
+        for name in ("deployments", "incidents", "slos"):
             if name in events:
                 problems += checks.unowned_services(
                     engine, events[name], services, config.shown(name), config.shown("services")

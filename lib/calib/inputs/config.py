@@ -33,7 +33,7 @@ InputName = Literal[
 ]
 REQUIRED_INPUTS: tuple[InputName, ...] = ("people", "reviews")
 SERVICE_INPUTS: tuple[InputName, ...] = ("deployments", "incidents", "slos")  # rows that belong to a service
-DATABASE_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents")  # may be database tables
+DATABASE_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents", "slos")  # may be database tables
 DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
 
 
@@ -58,8 +58,8 @@ class CycleWindow(_Strict):
 class InputSpec(_Strict):
     """Where one input lives and how to read it.
 
-    A file (`path`), or a table in a database (`connection` and `table`, for deployments, changes
-    and incidents: they are read where they live, see calib.delivery.sources).
+    A file (`path`), or a table in a database (`connection` and `table`, for deployments, changes,
+    incidents and SLO windows: they are read where they live, see calib.delivery.sources).
     `format` picks an adapter for a vendor's export (team_metrics: devlake or fourkeys);
     `sheet` picks an Excel sheet by name or 0-based position; `service` names the service of
     every row that names none (an export without a service column, e.g. PagerDuty incidents).

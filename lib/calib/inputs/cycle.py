@@ -17,7 +17,8 @@ import pandas as pd
 from calib.errors import Problem
 from calib.inputs.config import CycleConfig, InputName
 
-EVENT_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents")  # read in the engine: calib.delivery
+# read, checked and measured in the engine (calib.delivery): events and SLO windows grow with time
+EVENT_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents", "slos")
 
 
 @dataclass(frozen=True)

@@ -118,18 +118,6 @@ def _column_checks(name: InputName, config: CycleConfig) -> dict[str, list[pa.Ch
             "change_failure_rate": [between(0, 1)],
             "time_to_restore_hours": [at_least(0)],
         },
-        "slos": {
-            "target": [
-                pa.Check(
-                    lambda s: (s > 0) & (s <= 1),
-                    name="a target in (0, 1] as a ratio, or in (0, 100] as a percent",
-                    ignore_na=True,
-                )
-            ],
-            "window_days": [at_least(0, strict=True)],
-            "good_events": [at_least(0)],
-            "total_events": [at_least(0)],
-        },
         "services": {"service": [pa.Check(lambda s: ~s.duplicated(), name="a service listed once")]},
         "teams": {"team": [pa.Check(lambda s: ~s.duplicated(), name="a team listed once")]},
         "expectations": {"cycle": [one_of(cycles, "a cycle of the config:")]},
@@ -141,13 +129,6 @@ def _frame_checks(name: InputName, present: set[str]) -> list[pa.Check]:
         "reviews": [once(["cycle", "employee_id"])],
         "criteria_scores": [once(["cycle", "employee_id", "criterion"])],
         "team_metrics": [not_before("period_end", "period_start"), once(["team", "period_start"])],
-        "slos": [
-            once(["service", "slo_name", "window_end"] if "window_end" in present else ["service", "slo_name"]),
-            pa.Check(
-                lambda df: df.good_events.isna() | (df.good_events <= df.total_events),
-                name=f"good_events{SPAN}good_events no larger than total_events",
-            ),
-        ],
     }
     return checks.get(name, [])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from calib.errors import Problem, WorkbenchError
+from calib.errors import Problem, WorkbenchError, with_article
 from calib.inputs import adapters as adapters
 from calib.inputs.config import CycleConfig, InputName
 from calib.inputs.contract import CONTRACT, is_in, parse
@@ -30,8 +30,7 @@ from calib.inputs.schemas import failure_rows, schema_for
 SMALL_TEAM = 3  # teams smaller than this get a warning
 LOW_SLO_TARGET = Decimal("0.5")  # a target read below 50% is more likely a typo (1.5 for 98.5) than an SLO
 EVENTS: dict[InputName, tuple[tuple[str, str, bool], ...]] = {  # (column, what, also after the last cycle)
-    # deployments, changes and incidents: calib.delivery.checks.LATE, in the engine
-    "slos": (("window_end", "SLO window", True),),
+    # deployments, changes, incidents and SLO windows: calib.delivery.checks.LATE, in the engine
     "evidence": (("date", "evidence item", False),),  # outside the cycles it is an error already
 }
 
@@ -74,8 +73,6 @@ def read_inputs(
             problems.extend(getattr(exc, "problems", []))
             continue
         frame, parse_problems = parse(frame, name, shown)
-        if name == "slos" and "target" in frame.columns:  # as written, before percents become ratios
-            problems.extend(_low_slo_targets(frame["target"], shown))
         frame = _canonical_values(frame, name, config)
         problems.extend(parse_problems)
         unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
@@ -101,24 +98,12 @@ def _shown(config: CycleConfig, name: InputName) -> str:
 
 
 def _canonical_values(frame: pd.DataFrame, name: InputName, config: CycleConfig) -> pd.DataFrame:
-    """Spellings a person would call the same: rating labels in any case, SLO targets in percent."""
+    """Spellings a person would call the same: rating labels in any case (SLO targets: in the engine)."""
     if name == "reviews":
         for column in ("rating", "calibrated_rating"):
             if column in frame.columns:
                 frame[column] = canonical_labels(frame[column], config)
-    if name == "slos" and "target" in frame.columns:
-        frame["target"] = _as_ratio(frame["target"])
     return frame
-
-
-def _as_ratio(target: pd.Series) -> pd.Series:
-    """Percent targets (99.9) become ratios (0.999); values outside (0, 100] stay for the check.
-
-    The division is done in decimal: 99.9 / 100 in floating point is 0.9990000000000001, and a
-    window with exactly 999 good events of 1000 would miss it.
-    """
-    percent = (target > 1) & (target <= 100)
-    return target.where(~percent, target[percent].map(lambda v: float(_written(v) / 100)))
 
 
 def _written(value: float) -> Decimal:
@@ -126,20 +111,20 @@ def _written(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def _low_slo_targets(target: pd.Series, shown: str) -> list[Problem]:
-    """Targets that read as a percentage below 50%: 1.5 is likelier a typo for 98.5 than an SLO of 1.5%."""
-    problems = []
-    for row, value in target[(target > 0) & (target <= 100)].items():
-        written = _written(value)
-        percent = written if written > 1 else written * 100
-        if percent / 100 < LOW_SLO_TARGET:
-            meant = 100 - percent
-            expected = (
-                f"an SLO target of 50% or more ({_plain(written)} is read as {_plain(percent)}%: "
-                f"did you mean {_plain(meant / 100)} or {_plain(meant)}?)"
-            )
-            problems.append(Problem(shown, int(row), "target", _plain(written), expected, "warning"))
-    return problems
+def low_slo_target(shown: str, row: int, value: float) -> Problem | None:
+    """A warning when an SLO target reads below 50%: 1.5 is likelier a typo for 98.5 than an SLO of 1.5%."""
+    if not 0 < value <= 100:
+        return None
+    written = _written(value)
+    percent = written if written > 1 else written * 100
+    if percent / 100 >= LOW_SLO_TARGET:
+        return None
+    meant = 100 - percent
+    expected = (
+        f"an SLO target of 50% or more ({_plain(written)} is read as {_plain(percent)}%: "
+        f"did you mean {_plain(meant / 100)} or {_plain(meant)}?)"
+    )
+    return Problem(shown, row, "target", _plain(written), expected, "warning")
 
 
 def _plain(number: Decimal) -> str:
@@ -290,7 +275,9 @@ def _late_events(
     for row, value in when[future | late].items():
         shown_value = value.isoformat() if aware else str(value.date())
         if future[row]:
-            expected = f"a date no later than today ({today}): a {what} in the future is a typo or a wrong clock"
+            expected = (
+                f"a date no later than today ({today}): {with_article(what)} in the future is a typo or a wrong clock"
+            )
         else:
             expected = (
                 f"a date inside the configured cycles (the last ends {last_end}): this {what} counts for no cycle"
@@ -353,21 +340,6 @@ def _warnings(tables: dict[InputName, pd.DataFrame], config: CycleConfig) -> lis
                     "warning",
                 )
             )
-        services = pd.Index(tables["services"]["service"])
-        for name in ("slos",):  # deployments and incidents: calib.delivery.checks.unowned_services
-            if name in tables:
-                unowned = sorted(set(tables[name]["service"].dropna().unique()) - set(services))
-                for service in unowned:
-                    warnings.append(
-                        Problem(
-                            _shown(config, name),
-                            None,
-                            "service",
-                            str(service),
-                            f"a service listed in {_shown(config, 'services')}; it counts for no team",
-                            "warning",
-                        )
-                    )
     if not any(config.has(name) for name in ("deployments", "team_metrics")):
         warnings.append(
             Problem(
