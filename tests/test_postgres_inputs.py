@@ -159,3 +159,16 @@ def test_devlakes_own_tables_in_the_database_give_the_figures_of_their_exports(p
     expected, got = (team_dora(data, periods_from_cycles(data.config.cycles)) for data in (from_files, from_tables))
     assert expected["deployments"].sum() > 0 and expected["lead_time_n"].sum() > 0
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_percent_targets_become_the_ratios_a_person_wrote_on_the_server_too(lake):
+    from decimal import Decimal
+
+    from calib.delivery.checks import canonical
+
+    targets = sorted({round(1 + i * 0.0099, places) for i in range(10_000) for places in (1, 2, 3, 4)} - {1.0})
+    frame = pd.DataFrame({"_row": range(len(targets)), "slo_name": "x", "target": targets})
+    for engine in (connect(lake), connect()):
+        got = engine.execute(canonical(engine.backend.create_table(f"targets_{engine.name}", frame, temp=True)), "x")
+        expected = [float(Decimal(repr(t)) / 100) for t in got["_row"].map(dict(enumerate(targets)))]
+        assert got["target"].tolist() == expected, engine.name  # 99.9 -> 0.999, never 0.9990000000000001
