@@ -131,3 +131,17 @@ def test_trino_has_no_median_in_ibis_hence_the_window_form():
 )
 def test_connection_strings_are_shown_without_their_password(url, shown):
     assert redact(url) == shown
+
+
+def test_a_long_query_tells_how_far_along_it_is(monkeypatch):
+    import calib.delivery.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "PROGRESS_SECONDS", 0.005)
+    told: list[str] = []
+    engine = connect()
+    engine.backend.raw_sql("CREATE TABLE numbers AS SELECT range AS x FROM range(20000000)")
+    numbers = engine.backend.table("numbers")
+    engine.progress = told.append
+    engine.execute(numbers.group_by(key=numbers.x % 2_000_003).agg(n=numbers.x.count()), "grouping")
+    watched = [line for line in told if "grouping ... " in line and line.endswith(("%", "running"))]
+    assert watched and "grouping: 2,000,003 rows back in" in told[-1]  # then the result, once

@@ -15,9 +15,11 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +32,7 @@ from calib.inputs.load import SEPARATORS
 
 ROW = "_row"  # the row a person sees, on every table the engine hands out
 DEFAULT_URL = "duckdb://"
+PROGRESS_SECONDS = 1.0  # how often a running query's progress is told
 DUCKDB_MEMORY_LIMIT = "1GB"  # what DuckDB may hold in memory before it spills to disk (the process holds more)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -100,7 +103,8 @@ class Engine:
         started = time.perf_counter()
         at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         self.tell(f"{what} ...")
-        result = self.backend.execute(expr)
+        with self._watching(what):
+            result = self.backend.execute(expr)
         seconds = time.perf_counter() - started
         self.log.append({"query": what, "engine": self.name, "at": at, "seconds": seconds, "rows": len(result)})
         self.tell(f"{what}: {len(result):,} rows back in {seconds:.1f} s")
@@ -118,13 +122,38 @@ class Engine:
         """
         name = f"calib_{uuid.uuid4().hex}"
         started = time.perf_counter()
-        table = self.backend.create_table(name, expr, temp=True)
+        with self._watching("keeping an intermediate result"):
+            table = self.backend.create_table(name, expr, temp=True)
         seconds = time.perf_counter() - started
         self.log.append({"query": "kept for the next queries", "engine": self.name, "seconds": seconds, "rows": None})
         self.tell(f"kept an intermediate result in {seconds:.1f} s")
         if not session:
             self.temporary.append(name)
         return table
+
+    @contextmanager
+    def _watching(self, what: str) -> Iterator[None]:
+        """While a query runs, tell each second how far along it is (DuckDB's own estimate, when it has one)."""
+        if self.progress is None or self.name != "duckdb":
+            yield
+            return
+        connection = self.backend.con
+        connection.execute("SET enable_progress_bar = true")  # tracked, not printed:
+        connection.execute("SET enable_progress_bar_print = false")
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(PROGRESS_SECONDS):
+                done = connection.query_progress()  # -1 when unknown; 0 throughout for some plans
+                self.tell(f"{what} ... {done:.0f}%" if done > 0 else f"{what} ... running")
+
+        watcher = threading.Thread(target=watch, name="calib-query-progress", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join()
 
     def release(self) -> None:
         """Drop the temporary tables `cache` made."""
