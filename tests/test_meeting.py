@@ -138,3 +138,33 @@ def test_the_dashboard_acknowledges_only_what_was_committed(sources, session):
     meeting.lock.click()
     meeting.confirm.click()
     assert meeting.locked and meeting.record.disabled and "(locked)" in app.header.value
+
+
+def test_a_change_seen_by_the_poll_is_drawn_then_sent_again_for_a_page_that_was_connecting(
+    sources, session, monkeypatch
+):
+    meeting = Meeting(session, "Fran", widgets)
+    app = Dashboard(sources, meeting=meeting)
+    app._poll.stop()  # ticks are called by hand here
+    sent: list[object] = []
+    send = widgets.Widget.send_state
+
+    def whole(self, key=None):  # a widget's whole state sent (an update names its keys)
+        if key is None:
+            sent.append(self)
+        send(self, key)
+
+    monkeypatch.setattr(widgets.Widget, "send_state", whole)
+    meeting.rating.value = next(r for r in sources.config.rating_labels if r != meeting.rating.value)
+    meeting.reason.value = "two design docs"
+    meeting.record.click()  # this page's own change: drawn at once, not by the poll
+    app._on_poll()
+    assert not sent and "(open)" in app.header.value  # nothing moved: nothing sent
+    other = open_session(sources.config, "room", store=session.store)
+    other.lock(by="Ana")  # another browser locks the session
+    app._on_poll()
+    assert "(locked)" in app.header.value and meeting.record.disabled
+    for tick in range(3):
+        sent.clear()
+        app._on_poll()
+        assert (app.header in sent and meeting.record in sent) == (tick < 2), tick  # twice, then quiet

@@ -37,6 +37,8 @@ from calib.apps.guard import error_panel, show_error
 from calib.apps.offline import enable_offline_charts
 from calib.errors import WorkbenchError
 
+RESEND_TICKS = 2  # after a change drawn by the poll, the page's state is sent again at the next ticks
+
 
 # -- widgets -------------------------------------------------------------------------------------
 class Pane:
@@ -141,6 +143,7 @@ class Dashboard:
         self.widget = widgets.VBox([self.header, filters_box, self.error, self.tabs])
         self.widget.add_class("calib-dashboard")
         self._stale: set[str] = set(self.names)
+        self._resend = 0  # poll ticks left in which every widget's state is sent again
         with self.guard():
             self.refresh()
         if meeting is not None:
@@ -229,7 +232,11 @@ class Dashboard:
             finally:
                 self._quiet = False
             view = calibrate(
-                self.sources, filters, self.meeting.table, self.meeting.log, self.meeting.queue.value,
+                self.sources,
+                filters,
+                self.meeting.table,
+                self.meeting.log,
+                self.meeting.queue.value,
                 locked=self.meeting.locked,
             )
         elif name == "9-box":
@@ -271,6 +278,14 @@ class Dashboard:
             return
         if moved:
             self._after_change()
+            self._resend = RESEND_TICKS
+        elif self._resend:
+            # A page that connected while the change was drawn (a preheated kernel handed to a
+            # reload) may have dropped those updates: its widgets are restored from a state taken
+            # before them. Sending every widget's state again puts it right.
+            self._resend -= 1
+            for widget in _tree(self.widget):
+                widget.send_state()
 
     def _relabel_managers(self) -> None:
         control = self.controls["manager"]
@@ -281,6 +296,14 @@ class Dashboard:
             control.value = current
         finally:
             self._quiet = False
+
+
+def _tree(widget) -> list:
+    """A widget and every widget inside it (children of boxes and tabs)."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _tree(child)
+    return found
 
 
 def _every(milliseconds: int, callback):
