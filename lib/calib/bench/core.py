@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from calib.bench import delivery
+from calib.bench.timing import load_and_normalize
 from calib.delivery.engine import DUCKDB_MEMORY_LIMIT
 
 BENCH_DIR = Path("reports/bench")
@@ -63,24 +64,8 @@ def ensure_org(folder: Path, params: dict, fmt: str = "csv") -> Path:
 
 def pipeline(config_path: str) -> dict:
     """Load, validate and normalize one cycle; seconds per stage and peak RSS of this process."""
-    from calib.delivery.sources import load_cycle
-    from calib.frame import normalize
-    from calib.inputs.config import load_config
-
-    started = time.perf_counter()
-    config = load_config(config_path)
-    data = load_cycle(config)
-    loaded = time.perf_counter()
-    normalized = normalize(data)
-    done = time.perf_counter()
-    return {
-        "load_validate_s": loaded - started,
-        "normalize_s": done - loaded,
-        "total_s": done - started,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rows": {name: source.rows for name, source in data.sources.items()},
-        "frame_rows": len(normalized.frame),
-    }
+    run = load_and_normalize(config_path)
+    return {**run.figures, "frame_rows": len(run.normalized.frame)}
 
 
 def analyze_timing(config_path: str) -> dict:

@@ -27,6 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from calib.bench.timing import load_and_normalize
+
 REFERENCE_MEMORY = "4GB"  # DuckDB's limit for the reference query (it spills beyond)
 CHUNK = 2_000_000  # deployments written per row group
 START = np.datetime64("2025-07-01T00:00:00", "us")
@@ -187,25 +189,10 @@ def _write_events(folder: Path, services: np.ndarray, deployments: int, seed: in
 def validate_run(config_path: str, memory_limit: str | None = None) -> dict:
     """`calib validate` without the printing: every input read and checked, team DORA and SLOs."""
     from calib.delivery.engine import connect
-    from calib.delivery.sources import load_cycle
-    from calib.frame import normalize
-    from calib.inputs.config import load_config
 
-    started = time.perf_counter()
-    engine = connect(memory_limit=memory_limit) if memory_limit else None
-    data = load_cycle(load_config(config_path), engine=engine)
-    loaded = time.perf_counter()
-    normalized = normalize(data)
-    done = time.perf_counter()
-    dora = normalized.team_dora
-    return {
-        "load_validate_s": loaded - started,
-        "normalize_s": done - loaded,
-        "total_s": done - started,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rows": {name: source.rows for name, source in data.sources.items()},
-        "dora": dora[["team", "period", *COMPARED]].to_json(orient="split"),
-    }
+    run = load_and_normalize(config_path, connect(memory_limit=memory_limit) if memory_limit else None)
+    dora = run.normalized.team_dora
+    return {**run.figures, "dora": dora[["team", "period", *COMPARED]].to_json(orient="split")}
 
 
 def reference_run(config_path: str, memory_limit: str = REFERENCE_MEMORY) -> dict:

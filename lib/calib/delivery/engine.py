@@ -28,7 +28,7 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from calib.inputs.load import SEPARATORS
+from calib.inputs.load import csv_header
 
 ROW = "_row"  # the row a person sees, on every table the engine hands out
 DEFAULT_URL = "duckdb://"
@@ -171,7 +171,8 @@ class Engine:
         # The header as calib.inputs.load reads it, given to DuckDB: its sniffer, left alone, takes a
         # short file's odd row for the header. row_number() OVER () as written: DuckDB numbers a CSV's
         # rows in file order while streaming (Ibis' own adds a frame clause: a blocking window).
-        separator, names = csv_header(path)
+        separator, header = csv_header(path, str(path))  # InputError: calib.inputs.load then names it
+        names = next(csv.reader([header], delimiter=separator))
         columns = ", ".join(f"{_sql_text(name)}: 'VARCHAR'" for name in names)
         view = f"calib_csv_{uuid.uuid4().hex}"
         self.backend.raw_sql(
@@ -179,29 +180,6 @@ class Engine:
             f"{_sql_text(text)}, header = true, delim = {_sql_text(separator)}, columns = {{{columns}}})"
         )
         return self.backend.table(view)
-
-
-def csv_header(path: Path) -> tuple[str, list[str]]:
-    """The separator and column names of a CSV file's header, found as `calib.inputs.load` finds them.
-
-    Raises
-    ------
-    ValueError
-        The file's start is not UTF-8 text, or it has no header.
-    """
-    with path.open("rb") as handle:
-        raw = handle.read(65536)
-    try:
-        head = raw.decode("utf-8-sig").lstrip()
-    except UnicodeDecodeError as exc:
-        if exc.start < len(raw) - 4:  # not merely a character cut by the sample's end
-            raise
-        head = raw[: exc.start].decode("utf-8-sig").lstrip()
-    if not head:
-        raise ValueError(f"{path} has no header")
-    header = head.splitlines()[0]
-    separator = max(SEPARATORS, key=header.count)
-    return separator, next(csv.reader([header], delimiter=separator))
 
 
 def _sql_text(text: str) -> str:

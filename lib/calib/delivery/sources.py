@@ -281,8 +281,6 @@ def _scanned(
         table = _renamed(table, rename, service)
         if probe:
             engine.execute(table.limit(1), f"first row of {shown}")
-    except WorkbenchError:
-        raise
     except Exception:  # not UTF-8, a malformed row, an unreadable file: let the careful reader say which
         return None
     return table

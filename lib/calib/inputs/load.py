@@ -104,7 +104,14 @@ def _clean_header(name: object) -> str:
     return str(name).replace("\ufeff", "").strip()
 
 
-def _read_csv(path: Path, name: str) -> pd.DataFrame:
+def csv_header(path: Path, name: str) -> tuple[str, str]:
+    """A CSV file's separator and header line, from its first 64 KiB.
+
+    Raises
+    ------
+    InputError
+        The file is not UTF-8 text, or it is empty.
+    """
     with path.open("rb") as handle:
         head = handle.read(65536)
     try:
@@ -116,7 +123,11 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     if not text.strip():
         raise InputError([Problem(name, None, None, None, "a header row and at least one data row")])
     header = text.lstrip().splitlines()[0]
-    separator = max(SEPARATORS, key=header.count)
+    return max(SEPARATORS, key=header.count), header
+
+
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    separator, _ = csv_header(path, name)
     options = dict(sep=separator, dtype=str, keep_default_na=False, na_values=[""])
     try:
         frame = pd.read_csv(path, engine="pyarrow", **options)
