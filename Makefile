@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 env: $(STAMP)  ## create or update the environment
 
-demo: $(STAMP)  ## serve the calibration dashboard on the bundled sample cycle (http://127.0.0.1:$(PORT)/)
+demo: $(STAMP)  ## serve the calibration dashboard on the bundled sample cycle and open it (the URL carries a fresh token)
 	$(BIN)/calib serve $(CONFIG) --port $(PORT)
 
 test: $(STAMP)  ## the whole suite, the same locally and in CI

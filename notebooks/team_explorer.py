@@ -23,8 +23,6 @@ manager_id: str = "E0049"  # whose people, only without a snapshot (the snapshot
 cycle: str = ""  # empty: the config's cycle
 employee_id: str = ""  # the person shown first; empty: the first direct report by name
 last_pairing: str = ""  # the last pairing's date, YYYY-MM-DD; empty: four weeks before the cycle's as-of date
-out_dir: str = "reports/alignment"  # where the document button writes; a relative folder is under `workdir`
-workdir: str = ".."  # the folder relative paths start from (`calib explore`: where it was started)
 assets: str = ""  # where the offline chart bundle is cached; empty: built in memory
 
 # %%
@@ -37,7 +35,5 @@ app = explorer.show(
     cycle=cycle,
     employee_id=employee_id,
     last_pairing=last_pairing,
-    out_dir=out_dir,
-    workdir=workdir,
     assets=assets,
 )

@@ -199,13 +199,14 @@ def test_every_page_and_document_for_the_manager_names_no_one_else(team, outside
 def test_the_served_notebook_gets_the_snapshot_and_never_the_config(scoped, tmp_path):
     import nbformat
 
-    served = explore.write_served_notebook(scoped.parent, tmp_path)
+    served = explore.write_served_notebook(scoped.parent)
     assert served.parent == scoped.parent / "voila" and [p.name for p in served.parent.iterdir()] == [served.name]
     notebook = nbformat.read(served, as_version=4)
     (injected,) = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
     values: dict = {}
     exec(injected.source, values)
     assert values["snapshot"] == str(scoped) and values["config"] == "" and values["manager_id"] == ""
+    assert not {"out_dir", "workdir"} & set(values)  # the page names no folder on the server
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "QUERY_STRING" not in code and "environ" not in code
 
@@ -230,8 +231,21 @@ def test_an_unknown_manager_is_one_line_and_exit_1(tmp_path):
 # -- the page ----------------------------------------------------------------------------------------
 
 
-def test_the_app_follows_the_person_and_the_date_and_writes_the_document(team, tmp_path):
-    app = widgets.ExplorerApp(team, employee_id="E0034", workdir=tmp_path)
+def widget_tree(root) -> list:
+    """Every widget below `root` (children, tabs and boxes)."""
+    found, todo = [], [root]
+    while todo:
+        widget = todo.pop()
+        found.append(widget)
+        todo += list(getattr(widget, "children", ()))
+    return found
+
+
+def test_the_app_follows_the_person_and_the_date_and_hands_the_document_to_the_browser(team, tmp_path, monkeypatch):
+    import ipywidgets
+
+    monkeypatch.chdir(tmp_path)
+    app = widgets.ExplorerApp(team, employee_id="E0034")
     assert app.person.value == "E0034" and "Beatriz Larsen" in app.intro.value and app.chart is not None
     app.person.value = "E0225"
     assert "Noah Costa" in app.intro.value and app.error.layout.display == "none"
@@ -239,23 +253,25 @@ def test_the_app_follows_the_person_and_the_date_and_writes_the_document(team, t
     assert "since 2026-03-01" in app.body.value
     app.tabs.selected_index = 1
     assert "Ratings by cycle" in app.team.value
-    app.folder.value = "docs/pairing"
-    app.write.click()
-    assert "Wrote Noah Costa&#x27;s alignment document" in app.status.value
-    written = tmp_path / "docs" / "pairing"
-    assert sorted(p.name for p in written.iterdir()) == ["E0225.html", "E0225.md"]
-    assert "Noah Costa" in (written / "E0225.md").read_text()
-    (tmp_path / "a-file").write_text("x")
-    for folder, message in (("a-file", "is a file, not a folder"), ("", "type the folder")):
-        app.folder.value = folder
-        app.write.click()
-        assert "Not written" in app.status.value and message in app.status.value and "Traceback" not in app.status.value
+    # no field anywhere takes a path: the document goes to the browser, never to a folder on the server
+    assert not [w for w in widget_tree(app.widget) if isinstance(w, ipywidgets.Text | ipywidgets.Textarea)]
+    sent: list[dict] = []
+    for button in app.downloads:
+        monkeypatch.setattr(button, "send", sent.append)  # what would travel to the page
+        button._on_request(button, {"event": "request"}, [])
+    assert [m["name"] for m in sent] == ["E0225-alignment-2026-H1.md", "E0225-alignment-2026-H1.html"]
+    assert [m["mime"].split(";")[0] for m in sent] == ["text/markdown", "text/html"]
+    assert all("Noah Costa" in m["text"] for m in sent) and sent[1]["text"].lstrip().lower().startswith("<!doctype")
+    assert "Sent E0225-alignment-2026-H1.html to your browser" in app.status.value
+    assert list(tmp_path.iterdir()) == []  # nothing written on the server
+    for button in app.downloads:  # anything else the page might send is ignored
+        button._on_request(button, {"event": "request", "path": "/etc/passwd"}, [])
+        button._on_request(button, "/etc/passwd", [])
+    assert len(sent) == 4 and list(tmp_path.iterdir()) == []
 
 
 def test_the_notebooks_path_without_a_server_cuts_the_config_itself(tmp_path):
-    app = widgets.launch(
-        config=str(SAMPLE / "cycle.yml"), manager_id=MANAGER, last_pairing="2026-05-01", workdir=str(tmp_path)
-    )
+    app = widgets.launch(config=str(SAMPLE / "cycle.yml"), manager_id=MANAGER, last_pairing="2026-05-01")
     assert isinstance(app, widgets.ExplorerApp) and app.since.value == dt.date(2026, 5, 1)
     assert set(app.explorer.normalized.data["people"]["manager_id"].dropna()) == {MANAGER}
     for bad, message in (
@@ -284,7 +300,7 @@ def test_a_hostile_name_and_title_are_text(tiny_cycle, tmp_path):
             "reviews.csv": "cycle,employee_id,reviewer_id,rating\n2026-H1,E2,E1,Meets\n",
         },
     )
-    app = widgets.ExplorerApp(model.open_team(path, "E1"), employee_id="E2", workdir=tmp_path)
+    app = widgets.ExplorerApp(model.open_team(path, "E1"), employee_id="E2")
     app.tabs.selected_index = 1
     html = app.header.value + app.intro.value + app.body.value + app.team.value
     assert "<script>" not in html and "<img" not in html and "<b>Impact" not in html and 'href="javascript' not in html

@@ -120,7 +120,11 @@ def test_loads_offline_and_names_only_the_managers_people(server, browser):
     print(f"\nfirst render {seconds:.2f} s")
 
 
-def test_the_pairing_view_follows_the_date_and_writes_a_document(server, browser, tmp_path):
+def files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts and not p.name.endswith(".log")}
+
+
+def test_the_pairing_view_follows_the_date_and_downloads_the_document(server, browser, workdir):
     page = browser.page
     load(browser, server.url, timeout=180)
     choose(page, "Noah Costa (E0225)")
@@ -128,16 +132,18 @@ def test_the_pairing_view_follows_the_date_and_writes_a_document(server, browser
     page.locator(".calib-since input").fill("2026-03-01")
     page.locator(".calib-since input").dispatch_event("change")
     wait_until(lambda: "since 2026-03-01" in page.inner_text(".calib-explorer"), 30, "the new date")
-    target = tmp_path / "pairing docs"
-    page.locator(".calib-folder input").fill(str(target))
-    page.locator("button.calib-write").click()
-    wait_until(lambda: "Wrote" in page.inner_text(".calib-status"), 60, "the document to be written")
-    assert sorted(p.name for p in target.iterdir()) == ["E0225.html", "E0225.md"]
-    assert "Noah Costa" in (target / "E0225.md").read_text(encoding="utf-8")
-    page.locator(".calib-folder input").fill(str(target / "E0225.md"))
-    page.locator("button.calib-write").click()
-    wait_until(lambda: "Not written" in page.inner_text(".calib-status"), 60, "a friendly refusal")
-    assert "is a file, not a folder" in page.inner_text(".calib-status") and "Traceback" not in page.inner_text("body")
+    assert page.locator(".calib-explorer input[type=text], .calib-explorer textarea").count() == 0  # no path to type
+    before = files_under(workdir)
+    for kind, name in (("Markdown", "E0225-alignment-2026-H1.md"), ("HTML", "E0225-alignment-2026-H1.html")):
+        with page.expect_download(timeout=60_000) as caught:
+            page.locator("button.calib-download", has_text=kind).click()
+        download = caught.value
+        assert download.suggested_filename == name
+        text = Path(download.path()).read_text(encoding="utf-8")
+        assert "Noah Costa" in text and "E0225" in text
+        wait_until(lambda name=name: name in page.inner_text(".calib-status"), 30, "the status line")
+    assert files_under(workdir) == before  # the server wrote nothing
+    assert "Traceback" not in page.inner_text("body")
     assert not browser.errors, browser.errors
 
 

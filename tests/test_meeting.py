@@ -135,9 +135,17 @@ def test_the_dashboard_acknowledges_only_what_was_committed(sources, session):
     meeting.reason.value = "based on what this page saw"
     meeting.record.click()
     assert "Not recorded" in meeting.status.value and "Ana" in meeting.status.value  # stale: who changed it
+    meeting.confirm.click()  # a confirmation the page sent without the question: refused by the kernel
+    assert "Not recorded" in meeting.status.value and "Lock session" in meeting.status.value
+    assert not meeting.locked and "lock" not in set(session.log()["kind"])
+    meeting.lock.click()
+    meeting.cancel.click()
+    meeting.confirm.click()  # cancelled: asked again
+    assert not meeting.locked and "lock" not in set(session.log()["kind"])
     meeting.lock.click()
     meeting.confirm.click()
     assert meeting.locked and meeting.record.disabled and "(locked)" in app.header.value
+    assert session.log()["kind"].eq("lock").sum() == 1
 
 
 def test_a_change_seen_by_the_poll_is_drawn_then_sent_again_for_a_page_that_was_connecting(

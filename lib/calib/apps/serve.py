@@ -10,7 +10,7 @@
    cache folder and starts Voila on that one file (calib.apps.voila: a URL cannot choose which
    files the kernel reads).
 3. Voila runs in this process with the workbench's secure defaults (calib.apps.voila): 127.0.0.1
-   unless told otherwise and a token off loopback, no tracebacks or code in the page, preheated
+   unless told otherwise, a token on every server and a Host check, no tracebacks or code in the page, preheated
    kernels, idle kernels culled, a template with no network fetch.
 """
 

@@ -1,4 +1,4 @@
-"""Serving a notebook with Voila the workbench's way: offline, loopback, no code, preheated kernels.
+"""Serving a notebook with Voila the workbench's way: offline, loopback, a token, no code, preheated kernels.
 
 Shared by `calib serve` (the dashboard, calib.apps.serve) and `calib explore` (the manager's
 explorer, calib.apps.explorer.serve):
@@ -8,25 +8,28 @@ explorer, calib.apps.explorer.serve):
   notebooks never read URL parameters, so a URL cannot choose what the kernel reads. (Voila's
   `prelaunch_hook` could inject them per request instead, but Voila refuses a prelaunch hook
   together with preheated kernels, and preheating is what makes a page load fast.)
-- `voila_argv`: secure defaults. It binds 127.0.0.1 unless told otherwise and requires a token off
-  loopback; no tracebacks or code reach the page; preheated kernels; idle kernels of closed tabs
-  are culled; kernels accept only widget messages from the page (Voila's own rule), never code.
+- `voila_argv`: secure defaults. It binds 127.0.0.1 unless told otherwise, asks a token on every
+  server (loopback included), answers only to its own Host names (calib.apps.access); no
+  tracebacks or code reach the page, over HTTP or the kernel's websocket; preheated kernels; idle
+  kernels of closed tabs are culled; kernels accept only widget messages from the page (Voila's
+  own rule), never code.
 - `write_template`: Voila's lab template without its CDN stylesheets: the page fetches nothing
   from the network.
-- `launch`: print the URL (with a fresh token off loopback) and run Voila in this process, with
-  the page handler fixed in three ways (`voila_app`).
+- `launch`: print the URL with a fresh token and run Voila in this process (`voila_app`: the page
+  handler fixed, the routes the apps do not use removed, the Host guard in front of every route).
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+from calib.apps.access import LOOPBACK_NAMES, allowed_hosts, host_guard, is_loopback, served_routes, without_token
 
 TEMPLATE = "calib"
 POOL_SIZE = 2  # preheated kernels waiting for the next viewer: two fit a 2-core machine
@@ -96,32 +99,25 @@ def write_template(cache_root: Path) -> Path:
     return root
 
 
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def voila_argv(notebook: Path, *, host: str, port: int, token: str | None, open_browser: bool) -> list[str]:
+def voila_argv(notebook: Path, *, host: str, port: int, token: str, open_browser: bool) -> list[str]:
     """Voila's command line: secure, fast and steady defaults (see the module docstring).
 
     Parameters
     ----------
     token
-        Required when `host` is not a loopback address; None on loopback (no token needed).
+        The token every request must carry (or the login cookie it earns), loopback included.
     """
-    if token is None and not is_loopback(host):
-        raise ValueError(f"a token is required when serving on {host} (not a loopback address)")
-    argv = [
+    if not token:
+        raise ValueError("a token is required, on loopback too")
+    allowed_hosts(host)  # a wildcard address is refused before anything starts
+    return [
         str(notebook),
         f"--Voila.ip={host}",
         f"--Voila.port={port}",
         "--Voila.port_retries=0",  # the port asked for, or a clear failure: never a surprise port
         f"--Voila.open_browser={open_browser}",
+        f"--Voila.token={token}",
+        "--Voila.kernel_websocket_connection_class=calib.apps.access.QuietConnection",
         f"--VoilaConfiguration.template={TEMPLATE}",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.strip_sources=True",
@@ -135,13 +131,10 @@ def voila_argv(notebook: Path, *, host: str, port: int, token: str | None, open_
         # a closed tab disconnects, and its kernel is culled after the idle timeout.
         "--MappingKernelManager.cull_connected=False",
     ]
-    if token is not None:
-        argv.append(f"--Voila.token={token}")
-    return argv
 
 
 def app_url(host: str, port: int, token: str | None) -> str:
-    """The URL to open (with the token when one is required)."""
+    """The URL to open (with the token when one is given)."""
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
@@ -151,29 +144,58 @@ def launch(
 ) -> int:
     """Serve `notebook` with Voila in this process until stopped; prints `banner: URL` first.
 
-    Off loopback a fresh token is made and printed once, followed by `warning`.
+    A fresh token is made for each start and printed once, in the URL; off loopback `warning`
+    follows it. Unless `no_browser`, the browser opens that URL (through a private file, so the
+    token is not on a command line).
     """
+    from calib.errors import UsageError
+
+    try:
+        allowed = allowed_hosts(host)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     template_root = write_template(cache_root)
-    token = None if is_loopback(host) else secrets.token_urlsafe(32)
-    argv = voila_argv(notebook, host=host, port=port, token=token, open_browser=token is None and not no_browser)
+    token = secrets.token_urlsafe(32)
+    argv = voila_argv(notebook, host=host, port=port, token=token, open_browser=not no_browser)
     print(f"{banner}: {app_url(host, port, token)}", flush=True)
-    if token:
+    if not is_loopback(host):
         print(warning, flush=True)
     paths = [str(template_root), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)  # where Voila finds the `calib` template
     sys.stdout.flush()
-    voila_app().launch_instance(argv=argv)
+    voila_app(allowed).launch_instance(argv=argv)
     return 0
 
 
-def voila_app():
-    """Voila's application, with its page handler fixed in three ways (see PageHandler)."""
+def browser_file(url: str) -> Path:
+    """A private (0600) HTML file that sends the browser on to `url`: the token stays off command lines."""
+    import html
+    import tempfile
+
+    handle, name = tempfile.mkstemp(prefix="calib-open-", suffix=".html")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        target = html.escape(url, quote=True)
+        out.write(f'<!doctype html><meta http-equiv="refresh" content="0;url={target}"><a href="{target}">open</a>\n')
+    return Path(name)
+
+
+def scrubbed_log(handler) -> None:
+    """Jupyter Server's request log line (tokens in URLs shown as [secret]), without its metrics."""
+    from jupyter_server.log import log_request
+
+    log_request(handler, record_prometheus_metrics=False)
+
+
+def voila_app(allowed: frozenset[str] = LOOPBACK_NAMES):
+    """Voila's application with the workbench's fixes (see PageHandler and CalibVoila)."""
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
     class PageHandler(TornadoVoilaHandler):
-        """The page, with three fixes.
+        """The page, with four fixes.
 
+        - A request that signed in with `?token=` is sent on to the same URL without it (it now
+          holds the login cookie): the token leaves the address bar, the history and the screen.
         - It sets the `_xsrf` cookie: the page shuts its kernel down on `beforeunload` with a beacon
           that echoes that cookie, which Voila never sets, so every shutdown failed with 403 and
           kernels piled up until culled (voila-dashboards/voila#1458).
@@ -184,6 +206,9 @@ def voila_app():
         """
 
         async def get(self, path=None):
+            if "token" in self.request.query_arguments and self.current_user:
+                self.redirect(without_token(self.request.path, self.request.query))
+                return
             self.xsrf_token  # noqa: B018 (a property read for its side effect: the _xsrf cookie)
             await super().get(path)
 
@@ -198,10 +223,21 @@ def voila_app():
             return super().should_use_rendered_notebook(notebook_data, pool_size, template_name, theme, request_args)
 
     class CalibVoila(Voila):
+        """Voila with the page handler above, only the routes the apps use, and the Host guard in front."""
+
         def init_handlers(self):
-            return [
-                (route[0], PageHandler, *route[2:]) if route[1] is TornadoVoilaHandler else route
-                for route in super().init_handlers()
-            ]
+            return served_routes(super().init_handlers(), PageHandler, TornadoVoilaHandler)
+
+        def listen(self):
+            host_guard(self.app, allowed)
+            self.app.settings["log_function"] = scrubbed_log  # a logged URL never carries the token
+            super().listen()
+
+        def launch_browser(self):
+            import threading
+            import webbrowser
+
+            page = browser_file(app_url(self.ip, self.port, self.token))
+            threading.Thread(target=lambda: webbrowser.open(page.as_uri(), new=2), daemon=True).start()
 
     return CalibVoila

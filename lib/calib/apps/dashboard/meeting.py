@@ -17,7 +17,7 @@ import pandas as pd
 from calib.apps.dashboard.calibrate import apply_session, queue, queue_options
 from calib.apps.dashboard.html import esc
 from calib.apps.dashboard.ninebox import ninebox_table
-from calib.errors import WorkbenchError
+from calib.errors import UsageError, WorkbenchError
 
 POLL_MS = 3000  # how often an idle page looks for other browsers' changes
 
@@ -33,6 +33,7 @@ class Meeting:
         self.log = pd.DataFrame()
         self.count = -1
         self.locked = False
+        self.lock_asked = False  # the lock's confirmation is honoured only after "Lock session…" (checked here)
         self.on_change: Callable[[], None] = lambda: None
         self._build(widgets)
 
@@ -236,11 +237,19 @@ class Meeting:
         return "Note recorded."
 
     def _ask_lock(self, show: bool) -> None:
-        self.confirm_box.layout.display = "flex" if show else "none"
+        self.lock_asked = show and not self.locked
+        self.confirm_box.layout.display = "flex" if self.lock_asked else "none"
 
     def _lock(self) -> str:
-        self.session.lock(by=self.facilitator)
+        """Lock the session, only as the second step: a confirmation that came without the question is refused.
+
+        The page hides the confirmation until "Lock session…" is pressed, but a page can send any
+        widget message; the kernel is where the two steps are enforced.
+        """
+        if not self.lock_asked:
+            raise UsageError('press "Lock session…" first, then confirm: the session stays open')
         self._ask_lock(False)
+        self.session.lock(by=self.facilitator)
         return "Session locked: it is read-only from now on."
 
     def _move(self) -> str:

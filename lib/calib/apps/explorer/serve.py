@@ -9,8 +9,9 @@ Scoped by construction, in this process, before any kernel starts:
 2. The served copy of notebooks/team_explorer.ipynb gets, through papermill, the snapshot's
    absolute path and nothing else that points at data: its `config` parameter is emptied, so the
    kernel never learns where the full inputs live. Voila serves that one notebook from a folder
-   that holds nothing else (calib.apps.voila: offline template, 127.0.0.1 by default, a token off
-   loopback, preheated kernels, no tracebacks, no source; kernels accept widget messages only).
+   that holds nothing else (calib.apps.voila: offline template, 127.0.0.1 by default, a token and a
+   Host check on every server, preheated kernels, no tracebacks, no source; kernels accept widget
+   messages only).
 
 The manager id enters in one place, `prepare(config, manager_id)`: a future sign-in would call it
 with the signed-in user's employee id and serve the notebook copy it returns.
@@ -83,13 +84,12 @@ def prepare(config_path: str | Path, manager_id: str, cache_root: str | Path = C
     return target
 
 
-def write_served_notebook(folder: Path, workdir: Path, source: Path = NOTEBOOK) -> Path:
+def write_served_notebook(folder: Path, source: Path = NOTEBOOK) -> Path:
     """The explorer notebook with the snapshot's path injected (and `config` emptied), in folder/voila/."""
     parameters = {
         "snapshot": str(folder / SNAPSHOT),
         "config": "",  # never the inputs: the kernel reads the snapshot only
         "manager_id": "",  # the snapshot names its manager
-        "workdir": str(workdir),
         "assets": str(folder / "assets"),
     }
     return voila.write_served_notebook(source, parameters, folder / "voila")
@@ -99,7 +99,7 @@ def cli_explore(args: argparse.Namespace) -> int:
     """`calib explore CONFIG --manager ID [--port] [--host] [--no-browser]`."""
     cache_root = CACHE_ROOT.resolve()
     folder = prepare(args.config, args.manager, cache_root)
-    notebook = write_served_notebook(folder, Path.cwd().resolve())
+    notebook = write_served_notebook(folder)
     return voila.launch(
         notebook,
         cache_root,

@@ -47,7 +47,8 @@ EXPLORER_CSS = """
 .calib-explorer .calib-side { display: flex; flex-wrap: wrap; gap: 0 56px; align-items: flex-start; }
 .calib-explorer td:first-child { white-space: nowrap; }
 .calib-explorer .calib-doc-row input { font-size: inherit; }
-.calib-explorer button.calib-write { font-weight: 700; border: 3px solid #000; height: 44px; padding: 0 18px; }
+.calib-explorer button.calib-download { font-weight: 700; border: 3px solid #000; height: 44px; padding: 0 18px; }
+.calib-explorer button.calib-download { width: auto; margin-right: 12px; }
 .calib-explorer .calib-done { color: #00512e; font-weight: 700; }
 .calib-explorer .calib-failed { color: #8a3300; font-weight: 700; }
 @media (max-width: 1500px) {
@@ -60,7 +61,7 @@ EXPLORER_CSS = """
   .calib-dashboard h2 { font-size: 24px; } .calib-dashboard h3 { font-size: 20px; }
   .calib-dashboard .calib-header { font-size: 20px; }
   .calib-dashboard th, .calib-dashboard td { font-size: 15px; padding: 4px 9px; }
-  .calib-explorer button.calib-write { height: 36px; }
+  .calib-explorer button.calib-download { height: 36px; }
 }
 </style>
 """

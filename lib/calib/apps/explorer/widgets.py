@@ -1,11 +1,12 @@
-"""The explorer's page: a header, the Pairing and Team tabs, and one write action.
+"""The explorer's page: a header, the Pairing and Team tabs, and the alignment document as a download.
 
 `ExplorerApp` holds the widgets; each callback is a few lines that call calib.apps.explorer.model
 and .views inside `guard`, which shows one friendly line instead of a traceback (the traceback
 goes to the server's log). The Pairing tab has a person picker (the manager's people only), the
-date of the last pairing (default: four weeks before the date the cycle stands at) and a button
-that writes the person's alignment document as it stands today (calib.outputs.alignment) to a
-folder the manager types. Charts are offline `JupyterChart`s (calib.apps.offline).
+date of the last pairing (default: four weeks before the date the cycle stands at) and two
+buttons that hand the person's alignment document as it stands today (calib.outputs.alignment)
+to the browser, as Markdown or HTML (calib.apps.download): the server writes no file and the
+page names no path on it. Charts are offline `JupyterChart`s (calib.apps.offline).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import traceback
-from pathlib import Path
 
 import altair as alt
 
 from calib.apps.dashboard.html import PROJECTOR_CSS, esc
 from calib.apps.dashboard.layout import bolder, projector
+from calib.apps.download import Download, File
 from calib.apps.explorer.model import Explorer, default_since, open_team, pairing, person_options, stands_at
 from calib.apps.explorer.views import EXPLORER_CSS, header_html, pairing_body, pairing_intro, team_html
 from calib.apps.guard import error_panel, show_error
@@ -27,28 +28,7 @@ from calib.errors import UsageError, WorkbenchError
 
 TABS = ("Pairing", "Team")
 CHART_WIDTH = 980  # fits a laptop's window with the page's margins; on 1920x1080 it leaves room to breathe
-DEFAULT_FOLDER = "reports/alignment"
-
-
-def document_folder(text: str, base: Path) -> Path:
-    """The folder the manager typed (relative to `base`, `~` expanded), created if missing.
-
-    Raises
-    ------
-    UsageError
-        One line: nothing typed, a file in the way, or a folder that cannot be created.
-    """
-    if not text.strip():
-        raise UsageError("type the folder to write the document to")
-    folder = Path(text.strip()).expanduser()
-    folder = folder if folder.is_absolute() else base / folder
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
-    return folder
+FORMATS = {"Markdown": (".md", "text/markdown"), "HTML": (".html", "text/html")}
 
 
 class ExplorerApp:
@@ -61,14 +41,11 @@ class ExplorerApp:
         cycle: str | None = None,
         employee_id: str | None = None,
         since: dt.date | None = None,
-        out_dir: str = DEFAULT_FOLDER,
-        workdir: str | Path = "",
     ):
         import ipywidgets as widgets
 
         self.explorer = explorer
         self.cycle = cycle or None
-        self.workdir = Path(workdir or ".").resolve()
         self.window, self.as_of = stands_at(explorer, self.cycle)
         options = person_options(explorer)
         if employee_id and employee_id not in {v for _, v in options}:
@@ -90,16 +67,15 @@ class ExplorerApp:
             value=since or default_since(self.as_of, self.window), description="Last pairing", style=style
         )
         self.since.add_class("calib-since")
-        self.folder = widgets.Text(
-            value=out_dir, description="Alignment document to folder", style=style, layout=widgets.Layout(width="760px")
-        )
-        self.folder.add_class("calib-folder")
-        self.write = widgets.Button(
-            description="Write the alignment document",
-            tooltip="The person's alignment document as it stands today, as Markdown and HTML",
-            layout=widgets.Layout(width="auto"),
-        )
-        self.write.add_class("calib-write")
+        self.downloads = [
+            Download(
+                lambda kind=kind: self.document(kind),
+                self._on_download,
+                label=f"Download the alignment document ({kind})",
+                hint=f"The person's alignment document as it stands today, as {kind}, to your downloads",
+            )
+            for kind in FORMATS
+        ]
         self.status = widgets.HTML()
         self.status.add_class("calib-status")
         self.intro = widgets.HTML()
@@ -108,7 +84,7 @@ class ExplorerApp:
         self.body = widgets.HTML()
         controls = widgets.HBox([self.person, self.since])
         controls.add_class("calib-filters")
-        document = widgets.HBox([self.folder, self.write])
+        document = widgets.HBox(self.downloads)
         document.add_class("calib-doc-row")
         pairing_pane = widgets.VBox([controls, self.intro, document, self.status, self.slot, self.body])
         pairing_pane.add_class("calib-pane")
@@ -123,7 +99,6 @@ class ExplorerApp:
         self.person.observe(self._on_person, names="value")
         self.since.observe(self._on_person, names="value")
         self.tabs.observe(self._on_tab, names="selected_index")
-        self.write.on_click(self._on_write)
         with self.guard():
             self.draw_pairing()
 
@@ -149,17 +124,8 @@ class ExplorerApp:
                 self.team.value = team_html(self.explorer, self.cycle)
                 self._team_drawn = True
 
-    def _on_write(self, _button) -> None:
-        self.status.value = '<span class="calib-note">Writing…</span>'
-        try:
-            self.status.value = f'<span class="calib-done">{esc(self.write_document())}</span>'
-        except WorkbenchError as exc:
-            self.status.value = f'<span class="calib-failed">Not written: {esc(exc)}</span>'
-        except OSError as exc:
-            self.status.value = f'<span class="calib-failed">Not written: {esc(exc.strerror or exc)}</span>'
-        except Exception:
-            traceback.print_exc(file=sys.__stderr__)
-            self.status.value = '<span class="calib-failed">Not written: an internal error (see the server log).</span>'
+    def _on_download(self, message: str, sent: bool) -> None:
+        self.status.value = f'<span class="{"calib-done" if sent else "calib-failed"}">{esc(message)}</span>'
 
     # drawing and writing ----------------------------------------------------------------------------
     def draw_pairing(self) -> None:
@@ -174,18 +140,17 @@ class ExplorerApp:
         self.intro.value = pairing_intro(view)
         self.body.value = pairing_body(view)
 
-    def write_document(self) -> str:
-        """Write the chosen person's alignment document (.md and .html) to the folder typed; what was done."""
+    def document(self, kind: str) -> File:
+        """The chosen person's alignment document as it stands today, as `kind` (a key of FORMATS)."""
         from calib.outputs.alignment.model import build_documents
-        from calib.outputs.alignment.render import write_documents
+        from calib.outputs.alignment.render import file_stem, render_html, render_markdown
 
-        folder = document_folder(self.folder.value, self.workdir)
         (doc,) = build_documents(
             self.explorer.normalized, [self.person.value], cycle=self.cycle, leveling=self.explorer.leveling
         )
-        paths = write_documents([doc], folder)
-        state = f"mid-cycle, as of {doc.as_of}" if doc.mid_cycle else "end of cycle"
-        return f"Wrote {doc.name}'s alignment document ({doc.cycle}, {state}): " + ", ".join(str(p) for p in paths)
+        suffix, mime = FORMATS[kind]
+        text = render_markdown(doc) if kind == "Markdown" else render_html(doc)
+        return File(f"{file_stem(doc.employee_id)}-alignment-{doc.cycle}{suffix}", f"{mime}; charset=utf-8", text)
 
 
 def error_widget(message: str):
@@ -205,8 +170,6 @@ def launch(
     cycle: str = "",
     employee_id: str = "",
     last_pairing: str = "",
-    out_dir: str = DEFAULT_FOLDER,
-    workdir: str = "",
     assets: str = "",
 ):
     """The explorer on a scoped snapshot (served), or on a config cut here (JupyterLab); never raises.
@@ -232,8 +195,6 @@ def launch(
             cycle=cycle or None,
             employee_id=employee_id or None,
             since=since,
-            out_dir=out_dir or DEFAULT_FOLDER,
-            workdir=workdir,
         )
     except WorkbenchError as exc:
         return error_widget(str(exc))
