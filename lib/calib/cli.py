@@ -96,6 +96,18 @@ def _explore(args: argparse.Namespace) -> int:
     return cli_explore(args)
 
 
+def _hub(args: argparse.Namespace) -> int:
+    from calib.hub.launch import cli_hub
+
+    return cli_hub(args)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from calib.hub.audit import cli_audit
+
+    return cli_audit(args)
+
+
 def _alignment(args: argparse.Namespace) -> int:
     from calib.outputs.alignment.command import cli_alignment
 
@@ -189,6 +201,26 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--host", default="127.0.0.1", help="bind address (a token is required off loopback)")
     explore.add_argument("--no-browser", action="store_true", help="do not open a browser")
     explore.set_defaults(run=_explore)
+
+    hub = commands.add_parser(
+        "hub", help="JupyterHub in front of the meeting, the managers' explorers and the notebooks (sign-in)"
+    )
+    hub.add_argument("config", help="the cycle config (YAML)")
+    hub.add_argument("--users", required=True, help="USERS.yml: who may sign in, and as what")
+    hub.add_argument("--port", type=int, default=8000)
+    hub.add_argument("--host", default="127.0.0.1", help="the address or name people reach the hub at")
+    hub.add_argument("--session", default=None, help="the calibration session facilitators land on")
+    hub.add_argument("--store", default=None, help="the session's SQLite file or postgresql:// URL")
+    hub.add_argument("--state", default="reports/hub", help="the hub's folder: its database, secrets, audit log")
+    hub.add_argument("--user-python", default=None, help="a Python every account can run, with calib installed")
+    hub.add_argument("--proxy", default=None, help="the configurable-http-proxy program (default: make hub-node's)")
+    hub.set_defaults(run=_hub)
+
+    audit = commands.add_parser("audit", help="who signed in to the hub, whose server started and stopped, when")
+    audit.add_argument("--state", default="reports/hub", help="the hub's folder (calib hub --state)")
+    audit.add_argument("--user", default=None, help="only this person's events")
+    audit.add_argument("--format", choices=["table", "json"], default="table")
+    audit.set_defaults(run=_audit)
 
     alignment = commands.add_parser("alignment", help="performance alignment documents (Markdown + HTML)")
     alignment.add_argument("config", help="the cycle config (YAML)")

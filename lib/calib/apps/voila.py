@@ -99,30 +99,54 @@ def write_template(cache_root: Path) -> Path:
     return root
 
 
-def voila_argv(notebook: Path, *, host: str, port: int, token: str, open_browser: bool) -> list[str]:
+HUB_IDENTITY = "jupyterhub.singleuser.extension.JupyterHubIdentityProvider"
+
+
+def voila_argv(
+    notebook: Path,
+    *,
+    host: str,
+    port: int,
+    open_browser: bool,
+    token: str | None = None,
+    hub_prefix: str | None = None,
+    pool_size: int = POOL_SIZE,
+) -> list[str]:
     """Voila's command line: secure, fast and steady defaults (see the module docstring).
 
     Parameters
     ----------
     token
-        The token every request must carry (or the login cookie it earns), loopback included.
+        On a laptop: the token every request must carry (or the login cookie it earns), loopback included.
+    hub_prefix
+        Behind JupyterHub instead (`/user/NAME/`): no token; Voila itself checks the hub's sign-in,
+        on the page and on the kernel's websocket alike (JupyterHub's identity provider).
+    pool_size
+        Preheated kernels (one person's server behind the hub needs one).
     """
-    if not token:
+    if (token is None) == (hub_prefix is None):
+        raise ValueError("a token is required, on loopback too (or, behind JupyterHub, its sign-in)")
+    if token is not None and not token:
         raise ValueError("a token is required, on loopback too")
     allowed_hosts(host)  # a wildcard address is refused before anything starts
+    access = [f"--Voila.token={token}"] if token else [
+        f"--Voila.base_url={hub_prefix}",
+        f"--Voila.server_url={hub_prefix}",
+        f"--Voila.identity_provider_class={HUB_IDENTITY}",
+    ]
     return [
         str(notebook),
         f"--Voila.ip={host}",
         f"--Voila.port={port}",
         "--Voila.port_retries=0",  # the port asked for, or a clear failure: never a surprise port
         f"--Voila.open_browser={open_browser}",
-        f"--Voila.token={token}",
+        *access,
         "--Voila.kernel_websocket_connection_class=calib.apps.access.QuietConnection",
         f"--VoilaConfiguration.template={TEMPLATE}",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.preheat_kernel=True",
-        f"--VoilaConfiguration.default_pool_size={POOL_SIZE}",
+        f"--VoilaConfiguration.default_pool_size={pool_size}",
         "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",  # its lab extension errors inside Voila
         "--KernelManager.transport=ipc",  # kernels talk over Unix sockets in a private folder, no TCP ports
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_TIMEOUT}",
@@ -226,7 +250,12 @@ def voila_app(allowed: frozenset[str] = LOOPBACK_NAMES):
         """Voila with the page handler above, only the routes the apps use, and the Host guard in front."""
 
         def init_handlers(self):
-            return served_routes(super().init_handlers(), PageHandler, TornadoVoilaHandler)
+            routes = served_routes(super().init_handlers(), PageHandler, TornadoVoilaHandler)
+            # Voila adds the identity provider's own routes (JupyterHub's /oauth_callback and
+            # /logout) without its base URL: behind the hub they must sit under /user/NAME/.
+            own = {route[0] for route in self.identity_provider.get_handlers()}
+            prefix = self.base_url.rstrip("/")
+            return [(prefix + route[0], *route[1:]) if route[0] in own else route for route in routes]
 
         def listen(self):
             host_guard(self.app, allowed)
