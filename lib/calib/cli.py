@@ -102,6 +102,12 @@ def _hub(args: argparse.Namespace) -> int:
     return cli_hub(args)
 
 
+def _cut(args: argparse.Namespace) -> int:
+    from calib.hub.launch import cli_cut
+
+    return cli_cut(args)
+
+
 def _audit(args: argparse.Namespace) -> int:
     from calib.hub.audit import cli_audit
 
@@ -215,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--user-python", default=None, help="a Python every account can run, with calib installed")
     hub.add_argument("--proxy", default=None, help="the configurable-http-proxy program (default: make hub-node's)")
     hub.set_defaults(run=_hub)
+
+    cut = commands.add_parser("cut", help="one manager's explorer written to a folder (for a server elsewhere)")
+    cut.add_argument("config", help="the cycle config (YAML)")
+    cut.add_argument("--manager", required=True, help="the manager's employee_id: the folder holds only their people")
+    cut.add_argument("--out", required=True, help="the folder to write (the explorer's snapshot, notebook, template)")
+    cut.add_argument("--cache", default="reports/.cache", help="where cuts are cached between runs")
+    cut.set_defaults(run=_cut)
 
     audit = commands.add_parser("audit", help="who signed in to the hub, whose server started and stopped, when")
     audit.add_argument("--state", default="reports/hub", help="the hub's folder (calib hub --state)")

@@ -30,6 +30,7 @@ OTHER_BENCHMARKS = [
     ("calib.bench.sessions", "run"),
     ("calib.bench.meeting", "run"),
     ("calib.bench.explorer", "run"),
+    ("calib.bench.hub", "run"),
 ]
 # The pandas implementation the engine replaced, on this org, measured side by side with the engine
 # (alternating runs on one 2-core machine, 2026-11-29): its figure, since its code is gone.

@@ -226,3 +226,14 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(text)
     path.chmod(0o600)
+
+
+def cli_cut(args: argparse.Namespace) -> int:
+    """`calib cut CONFIG --manager ID --out DIR`: one manager's explorer, ready to serve, for an init container."""
+    from calib.hub.workspace import write_cut
+
+    os.umask(0o077)
+    out = Path(args.out).resolve()
+    workspace = write_cut(Path(args.config).resolve(), args.manager, out, Path(args.cache).resolve())
+    print(f"Wrote {args.manager}'s cut to {out}: serve it with python -m calib.hub.singleuser {workspace.notebook}")
+    return 0

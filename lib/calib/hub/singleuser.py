@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     host = url.hostname or "127.0.0.1"
     allowed = allowed_hosts(host) | {name for name in os.environ.get(PUBLIC_HOST, "").split(",") if name}
-    templates = os.environ.get(TEMPLATES)
+    beside = notebook.resolve().parent.parent / "voila-template"  # where calib cut and the hub write it
+    templates = os.environ.get(TEMPLATES) or (str(beside) if beside.is_dir() else "")
     if templates:
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [templates, os.environ.get("JUPYTER_PATH", "")]))
     flags = voila_argv(notebook, host=host, port=url.port or 80, open_browser=False, hub_prefix=prefix, pool_size=1)

@@ -106,18 +106,32 @@ def replace_tree(source: Path, target: Path) -> None:
 
 def prepare_manager(settings: HubSettings, who: Identity) -> Workspace:
     """The manager's folder: their cut, the explorer notebook, template and chart bundle, theirs alone."""
+    owner = account(who.name)
+    folder = private_folder(settings.state / USERS_DIR, who.name, owner)
+    workspace = write_cut(settings.config, str(who.employee_id), folder, settings.cache)
+    hand_over(folder, owner)
+    return workspace
+
+
+def write_cut(config: Path, employee_id: str, folder: Path, cache: Path) -> Workspace:
+    """Write one manager's explorer into `folder`: their cut, the served notebook, the template, the charts' bundle.
+
+    What `calib cut` writes for an init container (see the README's production notes), and what
+    the hub writes before a manager's server starts.
+    """
     from calib.apps.explorer.serve import SNAPSHOT, prepare, write_served_notebook
+    from calib.apps.offline import bundle_file, enable_offline_charts
     from calib.apps.voila import write_template
 
-    owner = account(who.name)
-    cut = prepare(settings.config, str(who.employee_id), settings.cache, log=lambda *_: None)
-    folder = private_folder(settings.state / USERS_DIR, who.name, owner)
+    cut = prepare(config, employee_id, cache, log=lambda *_: None)
+    folder.mkdir(parents=True, exist_ok=True)
     replace_tree(cut / SNAPSHOT, folder / SNAPSHOT)
-    copy_chart_bundle(settings, folder / "assets")
-    notebook = write_served_notebook(folder)
-    templates = write_template(folder)
-    hand_over(folder, owner)
-    return Workspace(folder, notebook, templates)
+    bundles = cache / "assets"
+    bundles.mkdir(parents=True, exist_ok=True)
+    enable_offline_charts(bundles)  # built once, then read from the cache
+    (folder / "assets").mkdir(exist_ok=True)
+    shutil.copy2(bundle_file(bundles), folder / "assets" / bundle_file(bundles).name)
+    return Workspace(folder, write_served_notebook(folder), write_template(folder))
 
 
 def prepare_facilitator(settings: HubSettings, who: Identity) -> Workspace:
@@ -191,14 +205,3 @@ def copy_cycle(config_path: Path, target: Path) -> Path:
     out = target / Path(config_path).name
     out.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return out
-
-
-def copy_chart_bundle(settings: HubSettings, target: Path) -> None:
-    """The offline chart bundle (vega, built once by the hub) into a person's folder."""
-    from calib.apps.offline import bundle_file, enable_offline_charts
-
-    bundles = settings.cache / "assets"
-    bundles.mkdir(parents=True, exist_ok=True)
-    enable_offline_charts(bundles)  # built once, then read from the hub's cache
-    target.mkdir(exist_ok=True)
-    shutil.copy2(bundle_file(bundles), target / bundle_file(bundles).name)
