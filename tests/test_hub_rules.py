@@ -1,4 +1,4 @@
-"""The hub's decisions as plain functions, without a hub: who someone is, what starts for them, the guards, the audit."""
+"""The hub's decisions as plain functions, without a hub: who someone is, what starts, the guards, the audit."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def test_a_person_gets_one_role_from_users_yml_or_the_groups(tmp_path):
     assert identify(listed, "fran", groups=["calib-ops", "calib-fac"]) == Identity("fran", "facilitator")
     assert identify(listed, "mia", groups=["calib-mgr"], claims={"employee_id": "E0016"}).employee_id == "E0016"
     by_email = {"mia@example.com": "E0016"}
-    mia = identify(listed, "mia", groups=["calib-mgr"], claims={"email": " Mia@Example.com"}, employee_by_email=by_email)
+    claims = {"email": " Mia@Example.com"}
+    mia = identify(listed, "mia", groups=["calib-mgr"], claims=claims, employee_by_email=by_email)
     assert mia == Identity("mia", "manager", "E0016")
     assert identify(listed, "mia", groups=["calib-mgr"], claims={"email": "x@y"}, employee_by_email=by_email) is None
     assert identify(listed, "zed", groups=["staff"]) is None
@@ -57,7 +58,7 @@ def test_each_role_starts_its_own_app_where_it_belongs(tmp_path):
     assert manager.cmd == ["/opt/py", "-m", "calib.hub.singleuser", str(space.notebook)] and manager.own_account
     assert manager.env["CALIB_HUB_HOST"] == "hub.example"
     facilitator = plan(settings, Identity("fran", "facilitator"), space)
-    assert facilitator.cmd[0] == sys.executable and not facilitator.own_account  # the hub's account: it writes the store
+    assert facilitator.cmd[0] == sys.executable and not facilitator.own_account  # the hub's: it writes the store
     analyst = plan(settings, Identity("ana", "analyst"), Workspace(tmp_path, None, None))
     assert analyst.cmd == ["/opt/py", "-m", "jupyterhub.singleuser"] and analyst.own_account
     assert analyst.default_url == "/lab"

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from calib.delivery.dora import periods_from_cycles, team_dora
-from calib.delivery.slo import team_slos
+from calib.inputs.cycle import CycleData
 from calib.inputs.ratings import with_rating_numbers
-from calib.inputs.validate import CycleData
 
 TEAM_DORA_COLUMNS = {
     "delivery_level": "team_delivery_level",
@@ -51,6 +49,10 @@ class Normalized:
 
 def normalize(data: CycleData) -> Normalized:
     """Normalize a loaded cycle: ratings, team DORA and SLO context, the calibration frame."""
+    # the query engine is imported here, not with the module: a served page reading a snapshot never loads it
+    from calib.delivery.dora import periods_from_cycles, team_dora
+    from calib.delivery.slo import team_slos
+
     periods = periods_from_cycles(data.config.cycles)
     dora = team_dora(data, periods)
     slos = (

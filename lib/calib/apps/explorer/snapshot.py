@@ -18,8 +18,8 @@ import pandas as pd
 from calib.apps.explorer.model import Explorer
 from calib.frame import PEOPLE_COLUMNS, Normalized
 from calib.inputs.config import CycleConfig
+from calib.inputs.cycle import CycleData
 from calib.inputs.leveling import Criterion, Leveling
-from calib.inputs.validate import CycleData
 
 FORMAT = 1  # raise when write_scoped writes something new: older folders are then rebuilt
 COLUMNS = {  # input -> the columns kept (those present); anything else, extra columns included, is left out
