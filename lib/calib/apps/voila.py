@@ -210,8 +210,8 @@ def scrubbed_log(handler) -> None:
     log_request(handler, record_prometheus_metrics=False)
 
 
-def voila_app(allowed: frozenset[str] = LOOPBACK_NAMES):
-    """Voila's application with the workbench's fixes (see PageHandler and CalibVoila)."""
+def voila_app(allowed: frozenset[str] = LOOPBACK_NAMES, headers: Mapping[str, str] | None = None):
+    """Voila's application with the workbench's fixes (see PageHandler and CalibVoila), `headers` on every answer."""
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
@@ -260,6 +260,7 @@ def voila_app(allowed: frozenset[str] = LOOPBACK_NAMES):
         def listen(self):
             host_guard(self.app, allowed)
             self.app.settings["log_function"] = scrubbed_log  # a logged URL never carries the token
+            self.app.settings.setdefault("headers", {}).update(headers or {})
             super().listen()
 
         def launch_browser(self):

@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     if templates:
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [templates, os.environ.get("JUPYTER_PATH", "")]))
     flags = voila_argv(notebook, host=host, port=url.port or 80, open_browser=False, hub_prefix=prefix, pool_size=1)
-    voila_app(frozenset(allowed)).launch_instance(argv=flags)
+    from jupyterhub import __version__ as hub_version
+
+    # the version header JupyterHub checks its servers for (else it warns at every start)
+    voila_app(frozenset(allowed), {"X-JupyterHub-Version": hub_version}).launch_instance(argv=flags)
     return 0
 
 
