@@ -255,3 +255,27 @@ def test_a_percent_target_becomes_the_exact_ratio_and_is_met_at_exactly_the_targ
     data = load_cycle(load_config(tiny_cycle(files={"slos.csv": slos})), today=TODAY)
     assert data["slos"]["target"].tolist() == [0.999]  # not 99.9 / 100 = 0.9990000000000001
     assert slo_status(data["slos"])["met"].tolist() == [True]
+
+
+# -- issue 17: what was silent is said, in one line ---------------------------------------------------
+
+def test_an_input_that_is_a_folder_names_its_key_and_the_config(tiny_cycle, monkeypatch):
+    path = tiny_cycle(
+        config=lambda t: t.replace("evidence: evidence.csv", "evidence: .").replace(
+            "deployments: deployments.csv", "deployments: ."
+        )
+    )
+    monkeypatch.chdir(path.parent)
+    assert sorted(str(p) for p in problems_of(path)) == [
+        f"error: cycle.yml, key inputs.deployments: value '.': expected a file or a folder of .parquet files, but "
+        f"{path.parent} is a folder without any",
+        f"error: cycle.yml, key inputs.evidence: value '.': expected a file, but {path.parent} is a folder",
+    ]
+
+
+def test_a_long_value_is_cut_in_messages(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2," + "Great" * 2000 + "\n"
+    problem = only(problems_of(tiny_cycle(files={"reviews.csv": reviews})))
+    assert str(problem).startswith(
+        f"error: reviews.csv, row 2, column rating: value '{'Great' * 20}'... (10,000 characters): expected a rating"
+    )

@@ -38,7 +38,7 @@ from calib.delivery.engine import ROW, Engine, connect, redact
 from calib.errors import InputError, Problem, WorkbenchError
 from calib.inputs import adapters
 from calib.inputs.config import CycleConfig, InputName, InputSpec
-from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES
+from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES, parquet_columns_once
 from calib.inputs.validate import (
     EVENT_INPUTS,
     CycleData,
@@ -276,6 +276,7 @@ def _scanned(
     """
     if not path.exists() and "*" not in path.name:
         raise InputError([Problem(shown, None, None, None, "an existing file")])
+    parquet_columns_once(path, shown)  # DuckDB would read a column named twice as name_1
     try:
         table = engine.read_files(path)
         table = _renamed(table, rename, service)
