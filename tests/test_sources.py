@@ -274,3 +274,17 @@ def test_a_column_named_twice_is_an_error_where_duckdb_reads_the_file_too(tiny_c
     assert _errors(parquet) == [f"error: deployments.parquet, {said}"]
     folder = tiny_cycle(config=lambda t: t.replace("deployments.csv", "parts"))
     assert _errors(folder) == [f"error: parts (part-0.parquet), {said}"]
+
+
+def test_times_without_a_zone_are_found_whatever_reads_the_events(tiny_cycle):
+    mixed = DEPLOYMENTS.replace("2026-01-07T09:00:00Z", "2026-01-07T09:00:00")
+    path = tiny_cycle()
+    pd.read_csv(StringIO(mixed), dtype=str).to_excel(path.parent / "deployments.xlsx", index=False)
+    pd.read_csv(StringIO(mixed), dtype=str).to_parquet(path.parent / "deployments.parquet", index=False)
+    said = (
+        "row 4, column finished_at: value '2026-01-07T09:00:00': expected a time zone, as the 4 other values in this "
+        "column have (Z, +02:00, ...): 1 value without one was read as UTC"
+    )
+    for name in ("deployments.xlsx", "deployments.parquet"):  # in memory from pandas; scanned by DuckDB
+        data = load_cycle(load_config(tiny_cycle(config=lambda t, n=name: t.replace("deployments.csv", n))))
+        assert [str(p) for p in data.warnings if "time zone" in p.expected] == [f"warning: {name}, {said}"]

@@ -33,7 +33,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from calib.delivery import checks
+from calib.delivery import checks, event_times
 from calib.delivery.engine import ROW, Engine, connect, redact
 from calib.errors import InputError, Problem, WorkbenchError
 from calib.inputs import adapters
@@ -168,6 +168,8 @@ def _open_event(
             return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
     problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
+    if spec.format == "canonical":  # an adapter writes a vendor's times its own way
+        problems += event_times.times_without_zones(engine, raw, checked, shown, key=key)
     if name == "slos":  # as written, before percents become ratios
         problems += checks.low_slo_targets(engine, checked, shown)
     typed = checks.canonical(checked)
@@ -333,6 +335,11 @@ def _across(
                 problems += checks.unknown_references(
                     engine, events[name], column, known, shown, expected, key=_key(config, name)
                 )
+    if {"changes", "deployments"} <= set(events):
+        environment, shown = config.dora.production_environment, config.shown("changes")
+        problems += event_times.changes_after_deployment(
+            engine, events["changes"], events["deployments"], environment, shown, key=_key(config, "changes")
+        )
     if "services" in tables:
         services = engine.frame(tables["services"][["service"]])
         for name in ("deployments", "incidents", "slos"):

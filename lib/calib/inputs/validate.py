@@ -18,7 +18,7 @@ import pandera.pandas as pa
 from calib.errors import InputError, Problem, WorkbenchError, with_article
 from calib.inputs import adapters as adapters
 from calib.inputs.config import CycleConfig, InputName
-from calib.inputs.contract import CONTRACT, is_in, parse
+from calib.inputs.contract import CONTRACT, is_in, parse, times_without_zones
 from calib.inputs.cycle import EVENT_INPUTS as EVENT_INPUTS  # re-exported: their first home
 from calib.inputs.cycle import CycleData as CycleData
 from calib.inputs.cycle import Source as Source
@@ -72,7 +72,10 @@ def read_inputs(
         except WorkbenchError as exc:
             problems.extend(getattr(exc, "problems", []))
             continue
-        frame, parse_problems = parse(frame, name, shown)
+        written = frame
+        frame, parse_problems = parse(written, name, shown)
+        if spec.format == "canonical":  # an adapter writes a vendor's times its own way
+            problems.extend(times_without_zones(written, frame, name, shown))
         frame = _canonical_values(frame, name, config)
         problems.extend(parse_problems)
         unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
