@@ -12,6 +12,7 @@ import pytest
 
 from calib.errors import ConfigError, InputError
 from calib.inputs.config import load_config
+from calib.inputs.leveling import load_leveling
 from calib.inputs.load import read_table
 
 
@@ -411,3 +412,25 @@ def _config_lines(path: Path) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "it is a PNG image"),
+        (b"employee_id,name\nE1,Ann\n", "it is no Parquet file (is it a CSV file?)"),
+    ],
+)
+def test_a_file_named_parquet_that_is_not_says_what_it_is(tmp_path, content, said):
+    path = tmp_path / "people.parquet"
+    path.write_bytes(content)  # was pyarrow's "Parquet magic bytes not found in footer. Either the file is ..."
+    assert _one_line(path) == f"error: people.parquet: expected a readable Parquet file, but {said}"
+
+
+def test_a_leveling_framework_that_is_a_folder_is_one_line(tiny_cycle):
+    config = load_config(tiny_cycle(config=lambda t: t + "leveling_framework: .\n"))
+    with pytest.raises(ConfigError) as caught:  # `calib alignment` exited 3 (IsADirectoryError)
+        load_leveling(config)
+    assert [str(p) for p in caught.value.problems] == [
+        "error: .: expected a leveling framework file (leveling_framework in the config), but it is a folder"
+    ]  # cycle.yml is there, but is no leveling framework

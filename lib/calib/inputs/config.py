@@ -232,7 +232,7 @@ def load_config(path: str | Path) -> CycleConfig:
         raise ConfigError([_problem(name, err) for err in exc.errors()]) from None
 
 
-def read_yaml(path: Path, shown: str, what: str) -> Any:
+def read_yaml(path: Path, shown: str, what: str, like: str = "cycle") -> Any:
     """A small YAML file's contents, or one line saying why not.
 
     Parameters
@@ -243,6 +243,8 @@ def read_yaml(path: Path, shown: str, what: str) -> Any:
         How messages name it.
     what
         What it should be, e.g. "a cycle config file (YAML)".
+    like
+        Part of the name of the file meant, when a folder is given: the one YAML file there with it is named.
 
     Raises
     ------
@@ -254,9 +256,9 @@ def read_yaml(path: Path, shown: str, what: str) -> Any:
         return ConfigError([Problem(shown, row, None, None, f"{what}, but {expected}")])
 
     if path.is_dir():
-        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in (".yml", ".yaml"))
-        cycles = [name for name in inside if "cycle" in name.lower()]
-        meant = inside if len(inside) == 1 else cycles
+        meant = sorted(
+            p.name for p in path.iterdir() if p.suffix.lower() in (".yml", ".yaml") and like in p.name.lower()
+        )
         hint = f" (did you mean {path / meant[0]}?)" if len(meant) == 1 else ""
         raise fail(f"it is a folder{hint}")
     try:

@@ -66,7 +66,7 @@ def load_leveling(config: CycleConfig) -> Leveling | None:
         shown_value = None if value is None else str(value)
         return ConfigError([Problem(shown, None, key, shown_value, expected, column_label="key")])
 
-    raw = read_yaml(path, shown, "a leveling framework file (leveling_framework in the config)")
+    raw = read_yaml(path, shown, "a leveling framework file (leveling_framework in the config)", like="level")
     if not isinstance(raw, dict) or not isinstance(raw.get("criteria"), dict) or not raw["criteria"]:
         raise fail("criteria", None, "a mapping of criteria, each with a description and levels")
     criteria = []

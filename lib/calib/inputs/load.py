@@ -436,10 +436,17 @@ def _excel_text(value: object) -> object:
 
 
 def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        start = handle.read(65536)
+    if not start.startswith(b"PAR1"):  # a Parquet file begins (and ends) so
+        kind = next((kind for magic, kind in BINARY_KINDS if start.startswith(magic)), None)
+        said = f"it is {kind}" if kind else "it is no Parquet file (is it a CSV file?)"
+        raise InputError([Problem(name, None, None, None, f"a readable Parquet file, but {said}")])
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many kinds for a damaged file
-        raise InputError([Problem(name, None, None, None, f"a readable Parquet file ({exc})")]) from None
+        said = " ".join(str(exc).split())  # one line
+        raise InputError([Problem(name, None, None, None, f"a readable Parquet file ({said})")]) from None
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     return frame
 
