@@ -145,3 +145,17 @@ def test_a_long_query_tells_how_far_along_it_is(monkeypatch):
     engine.execute(numbers.group_by(key=numbers.x % 2_000_003).agg(n=numbers.x.count()), "grouping")
     watched = [line for line in told if "grouping ... " in line and line.endswith(("%", "running"))]
     assert watched and "grouping: 2,000,003 rows back in" in told[-1]  # then the result, once
+
+
+@pytest.mark.parametrize("dialect", [*DIALECTS, "pyspark", "databricks"])
+def test_the_time_warnings_compile_for_each_engine(dialect):
+    from calib.delivery import checks
+    from calib.delivery.event_times import late_changes, zone_counts
+
+    text = {ROW: "int64", "change_id": "string", "deployment_id": "string", "created_at": "string"}
+    checked = checks.with_types(ibis.table(text, name="changes"), "changes")
+    counts, columns = zone_counts(checked)
+    assert columns == ["created_at"]
+    assert any(word in ibis.to_sql(counts, dialect=dialect).upper() for word in ("REGEXP", "RLIKE", " ~ "))
+    late = late_changes(checks.canonical(checked), ibis.table(SCHEMAS["deployments"], name="deployments"), "prod")
+    assert "_FINISHED" in ibis.to_sql(late, dialect=dialect).upper()

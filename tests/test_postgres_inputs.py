@@ -172,3 +172,27 @@ def test_percent_targets_become_the_ratios_a_person_wrote_on_the_server_too(lake
         got = engine.execute(canonical(engine.backend.create_table(f"targets_{engine.name}", frame, temp=True)), "x")
         expected = [float(Decimal(repr(t)) / 100) for t in got["_row"].map(dict(enumerate(targets)))]
         assert got["target"].tolist() == expected, engine.name  # 99.9 -> 0.999, never 0.9990000000000001
+
+
+def test_times_without_a_zone_and_changes_after_their_deployment_are_said_on_the_server_too(lake, tmp_path):
+    engine = connect(lake)
+    odd = pd.DataFrame(  # text, as a table loaded from a CSV export holds it; D0000001 finished 2025-07-01T09:55:58Z
+        {
+            "change_id": ["X1", "X2", "X3"],
+            "deployment_id": ["D0000001", "D0000001", "D0000001"],
+            "created_at": ["2025-07-01T08:55:58Z", "2025-07-01T10:55:58+00:00", "2025-07-01 07:55:58"],
+        }
+    )
+    engine.backend.create_table("odd_changes", odd)
+    config = _config(tmp_path / "cycle", lake)
+    config.write_text(config.read_text(encoding="utf-8").replace("table: changes", "table: odd_changes"))
+    data = load_cycle(load_config(config))
+    said = sorted(str(p) for p in data.warnings if p.column == "created_at")
+    assert said == [
+        "warning: table odd_changes, change_id X2, column created_at: value '2025-07-01T10:55:58+00:00': expected "
+        "a time before its deployment D0000001 finished in production (2025-07-01T09:55:58+00:00): 1 change like "
+        "this is left out of lead time",
+        "warning: table odd_changes, change_id X3, column created_at: value '2025-07-01 07:55:58': expected a time "
+        "zone, as the 2 other values in this column have (Z, +02:00, ...): 1 value without one was read as UTC",
+    ]
+    assert data.engine.name == "postgres"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from io import StringIO
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import TINY_FILES
 
@@ -243,3 +246,45 @@ def test_times_as_spreadsheets_write_them_read_as_the_careful_reader_reads_them(
     pd.testing.assert_frame_equal(
         _dora(from_us).drop(columns=["lead_time_hours"]), _dora(from_iso).drop(columns=["lead_time_hours"])
     )
+
+
+# -- issue 17: the engine's readers say what the careful reader says ------------------------------------
+
+TWICE = "\n".join(
+    [DEPLOYMENTS.splitlines()[0] + ",service", *[row + ",other-svc" for row in DEPLOYMENTS.splitlines()[1:]]]
+)
+
+
+def _errors(path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(path))
+    return [str(p) for p in caught.value.problems if p.severity == "error"]
+
+
+def test_a_column_named_twice_is_an_error_where_duckdb_reads_the_file_too(tiny_cycle):
+    said = "row 1, column service: expected each column once in the header, but columns 2 and 7 are both named service"
+    assert _errors(tiny_cycle(files={"deployments.csv": TWICE + "\n"})) == [f"error: deployments.csv, {said}"]
+    path = tiny_cycle()
+    frame = pd.read_csv(StringIO(TWICE), dtype=str, header=None, skiprows=1)
+    table = pa.table([pa.array(frame[i]) for i in frame.columns], names=TWICE.splitlines()[0].split(","))
+    pq.write_table(table, path.parent / "deployments.parquet")  # DuckDB read the second as service_1
+    (path.parent / "parts").mkdir()
+    pq.write_table(table, path.parent / "parts" / "part-0.parquet")
+    parquet = tiny_cycle(config=lambda t: t.replace("deployments.csv", "deployments.parquet"))
+    assert _errors(parquet) == [f"error: deployments.parquet, {said}"]
+    folder = tiny_cycle(config=lambda t: t.replace("deployments.csv", "parts"))
+    assert _errors(folder) == [f"error: parts (part-0.parquet), {said}"]
+
+
+def test_times_without_a_zone_are_found_whatever_reads_the_events(tiny_cycle):
+    mixed = DEPLOYMENTS.replace("2026-01-07T09:00:00Z", "2026-01-07T09:00:00")
+    path = tiny_cycle()
+    pd.read_csv(StringIO(mixed), dtype=str).to_excel(path.parent / "deployments.xlsx", index=False)
+    pd.read_csv(StringIO(mixed), dtype=str).to_parquet(path.parent / "deployments.parquet", index=False)
+    said = (
+        "row 4, column finished_at: value '2026-01-07T09:00:00': expected a time zone, as the 4 other values in this "
+        "column have (Z, +02:00, ...): 1 value without one was read as UTC"
+    )
+    for name in ("deployments.xlsx", "deployments.parquet"):  # in memory from pandas; scanned by DuckDB
+        data = load_cycle(load_config(tiny_cycle(config=lambda t, n=name: t.replace("deployments.csv", n))))
+        assert [str(p) for p in data.warnings if "time zone" in p.expected] == [f"warning: {name}, {said}"]

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from conftest import TINY_FILES
 
+from calib.delivery.dora import periods_from_cycles, team_dora
 from calib.delivery.slo import slo_status
 from calib.delivery.sources import load_cycle
 from calib.errors import InputError, Problem
@@ -255,3 +256,70 @@ def test_a_percent_target_becomes_the_exact_ratio_and_is_met_at_exactly_the_targ
     data = load_cycle(load_config(tiny_cycle(files={"slos.csv": slos})), today=TODAY)
     assert data["slos"]["target"].tolist() == [0.999]  # not 99.9 / 100 = 0.9990000000000001
     assert slo_status(data["slos"])["met"].tolist() == [True]
+
+
+# -- issue 17: what was silent is said, in one line ---------------------------------------------------
+
+CHANGES = "  changes: changes.csv\n  incidents:"
+
+
+def zones(data) -> list[str]:
+    return sorted(str(p) for p in data.warnings if "time zone" in p.expected)
+
+
+def test_times_with_and_without_a_zone_in_one_column_are_one_warning_per_column(tiny_cycle):
+    deployments = (
+        TINY_FILES["deployments.csv"]
+        .replace("2026-01-05T15:00:00Z", "2026-01-05T15:00:00")
+        .replace("2026-01-14T09:00:00Z", "2026-01-14 09:00")
+    )
+    incidents = TINY_FILES["incidents.csv"].replace("2026-02-01T00:30:00Z", "2026-02-01T01:30:00+01:00")
+    evidence = TINY_FILES["evidence.csv"].replace("E3,2026-02-01,", "E3,2026-02-01T23:00:00-05:00,")
+    files = {"deployments.csv": deployments, "incidents.csv": incidents, "evidence.csv": evidence}
+    data = load_cycle(load_config(tiny_cycle(files=files)), today=TODAY)
+    assert zones(data) == [
+        "warning: deployments.csv, row 3, column finished_at: value '2026-01-05T15:00:00': expected a time zone, "
+        "as the 3 other values in this column have (Z, +02:00, ...): 2 values without one were read as UTC",
+        "warning: evidence.csv, row 3, column date: value '2026-06-20': expected a time zone, as the 1 other value "
+        "in this column has (Z, +02:00, ...): 2 values without one were read as UTC",
+    ]  # every incident time has a zone, +01:00 or Z: nothing to say
+    naive = TINY_FILES["deployments.csv"].replace("Z,", ",")  # none has a zone: read as UTC, as documented
+    assert zones(load_cycle(load_config(tiny_cycle(files={"deployments.csv": naive})), today=TODAY)) == []
+
+
+def test_a_change_created_after_its_deployment_is_one_warning_with_the_count(tiny_cycle):
+    changes = (
+        "change_id,deployment_id,created_at\nC1,D1,2026-01-05T08:00:00Z\nC2,D2,2026-01-06T08:00:00Z\n"
+        "C3,D5,2026-01-14T09:00:00Z\nC4,D5,2026-01-13T09:00:00Z\n"
+    )
+    path = tiny_cycle(files={"changes.csv": changes}, config=lambda t: t.replace("  incidents:", CHANGES))
+    data = load_cycle(load_config(path), today=TODAY)
+    assert [str(p) for p in data.warnings if p.column == "created_at"] == [
+        "warning: changes.csv, row 3, column created_at: value '2026-01-06T08:00:00+00:00': expected a time before "
+        "its deployment D2 finished in production (2026-01-05T15:00:00+00:00): 2 changes like this are left out "
+        "of lead time"
+    ]  # C3 was created as D5 finished: a lead time of 0, left out too
+    dora = team_dora(data, periods_from_cycles(data.config.cycles)).set_index(["team", "period"])
+    assert dora.loc[("api", "2026-H1"), ["lead_time_n", "lead_time_dropped"]].tolist() == [2, 2]
+
+
+def test_an_input_that_is_a_folder_names_its_key_and_the_config(tiny_cycle, monkeypatch):
+    path = tiny_cycle(
+        config=lambda t: t.replace("evidence: evidence.csv", "evidence: .").replace(
+            "deployments: deployments.csv", "deployments: ."
+        )
+    )
+    monkeypatch.chdir(path.parent)
+    assert sorted(str(p) for p in problems_of(path)) == [
+        f"error: cycle.yml, key inputs.deployments: value '.': expected a file or a folder of .parquet files, but "
+        f"{path.parent} is a folder without any",
+        f"error: cycle.yml, key inputs.evidence: value '.': expected a file, but {path.parent} is a folder",
+    ]
+
+
+def test_a_long_value_is_cut_in_messages(tiny_cycle):
+    reviews = "cycle,employee_id,reviewer_id,rating\n2026-H1,E3,E2," + "Great" * 2000 + "\n"
+    problem = only(problems_of(tiny_cycle(files={"reviews.csv": reviews})))
+    assert str(problem).startswith(
+        f"error: reviews.csv, row 2, column rating: value '{'Great' * 20}'... (10,000 characters): expected a rating"
+    )

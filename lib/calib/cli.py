@@ -1,7 +1,9 @@
 """The `calib` command: the edge where errors are rendered for people.
 
-Exit codes: 0 done, 1 invalid config or input (every problem listed), 2 usage error,
-3 internal error (a bug: one line, the traceback only with --debug).
+Exit codes: 0 done, 1 invalid config or input (every problem listed) or a file the system
+refused (one line: the path and why), 2 usage error, 3 internal error (a bug: one line, the
+traceback only with --debug). `calib` alone prints the help and exits 0: asking what it does is
+not a mistake.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from calib import __version__
 from calib.errors import UsageError, WorkbenchError
 
 EXIT_INVALID = 1
@@ -155,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calib", description="Calibration workbench for engineering performance reviews."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -309,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from calib.errors import render_problems
 
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
@@ -323,6 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # the system refused a path the user gave (a file where a folder goes, no permission, ...)
+        if args.debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
     except Exception as exc:  # a bug: say so in one line, never a traceback by default
         if args.debug:
             traceback.print_exc()

@@ -11,6 +11,7 @@ from itertools import groupby
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+SHOWN_VALUE_CHARS = 200  # a longer value is cut in messages (a runaway cell must not flood the terminal)
 
 
 @dataclass(frozen=True, order=True)
@@ -40,8 +41,15 @@ class Problem:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"{self.column_label} {self.column}")
-        got = "" if self.value is None else f"value {self.value!r}: "
+        got = "" if self.value is None else f"value {shortened(self.value)}: "
         return f"{self.severity}: {', '.join(where)}: {got}expected {self.expected}"
+
+
+def shortened(value: str) -> str:
+    """A value as messages quote it: whole up to `SHOWN_VALUE_CHARS`, else its start and its length."""
+    if len(value) <= SHOWN_VALUE_CHARS:
+        return repr(value)
+    return f"{value[: SHOWN_VALUE_CHARS // 2]!r}... ({len(value):,} characters)"
 
 
 def with_article(noun: str) -> str:

@@ -24,12 +24,13 @@ from calib.delivery import expressions
 from calib.delivery.engine import ROW, Engine
 from calib.errors import Problem, Severity, with_article
 from calib.inputs.config import InputName
-from calib.inputs.contract import CONTRACT, EXPECTED_TEXT, Col
+from calib.inputs.contract import CONTRACT, EXPECTED_TEXT, ZONED, Col
 from calib.inputs.schemas import DEPLOY_RESULTS
 from calib.inputs.validate import low_slo_target
 
 EXAMPLES = 20  # rows listed per problem; the others are counted
 RAW = "_raw_"  # prefix of the columns holding a cell as written, for messages
+ZONELESS = "_zoneless_"  # prefix of the columns saying a time was written without a zone (and read as UTC)
 UTC = dt_.Timestamp(timezone="UTC", scale=6)
 NAIVE = dt_.Timestamp(scale=6)  # a date, as calib.inputs.contract gives it: midnight, no time zone
 SPREADSHEET_TIMES = (  # read as calib.inputs.contract reads them (month first), after ISO 8601
@@ -133,7 +134,17 @@ def with_types(raw: ir.Table, name: InputName, *, strip: bool = False, duckdb: b
         if c.kind in EXPECTED_TEXT
         and (raw[c.name].type().is_string() or (c.kind == "integer" and raw[c.name].type().is_floating()))
     }
-    return raw.select(ROW, **typed, **written)
+    zoneless = {  # read as UTC for want of a zone: calib.delivery.event_times counts them
+        f"{ZONELESS}{c.name}": typed[c.name].notnull() & ~_zoned(_text(raw[c.name], strip=strip))
+        for c in present
+        if c.kind in ("date", "datetime") and raw[c.name].type().is_string()
+    }
+    return raw.select(ROW, **typed, **written, **zoneless)
+
+
+def _zoned(text: ir.StringValue) -> ir.BooleanValue:
+    """Whether a time is written with its zone; a final Z, the usual form, spares the regular expression."""
+    return ibis.ifelse(text.right(1).isin(["Z", "z"]), True, text.re_search(ZONED))
 
 
 def canonical(checked: ir.Table) -> ir.Table:
@@ -142,7 +153,7 @@ def canonical(checked: ir.Table) -> ir.Table:
     99.9 becomes 0.999 exactly: the quotient is rounded to 12 places, as the decimal 99.9 / 100
     is (in floating point 99.9 / 100 is 0.9990000000000001, which 999 good events of 1000 miss).
     """
-    table = checked.select(ROW, *[c for c in checked.columns if c != ROW and not c.startswith(RAW)])
+    table = checked.select(ROW, *[c for c in checked.columns if c != ROW and not c.startswith((RAW, ZONELESS))])
     if "target" in table.columns and "slo_name" in table.columns:
         percent = (table.target > 1) & (table.target <= 100)
         table = table.mutate(target=ibis.ifelse(percent, (table.target / 100).round(12), table.target))

@@ -33,12 +33,12 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from calib.delivery import checks
+from calib.delivery import checks, event_times
 from calib.delivery.engine import ROW, Engine, connect, redact
 from calib.errors import InputError, Problem, WorkbenchError
 from calib.inputs import adapters
 from calib.inputs.config import CycleConfig, InputName, InputSpec
-from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES
+from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES, parquet_columns_once
 from calib.inputs.validate import (
     EVENT_INPUTS,
     CycleData,
@@ -168,6 +168,8 @@ def _open_event(
             return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
     problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
+    if spec.format == "canonical":  # an adapter writes a vendor's times its own way
+        problems += event_times.times_without_zones(engine, raw, checked, shown, key=key)
     if name == "slos":  # as written, before percents become ratios
         problems += checks.low_slo_targets(engine, checked, shown)
     typed = checks.canonical(checked)
@@ -276,6 +278,7 @@ def _scanned(
     """
     if not path.exists() and "*" not in path.name:
         raise InputError([Problem(shown, None, None, None, "an existing file")])
+    parquet_columns_once(path, shown)  # DuckDB would read a column named twice as name_1
     try:
         table = engine.read_files(path)
         table = _renamed(table, rename, service)
@@ -332,6 +335,11 @@ def _across(
                 problems += checks.unknown_references(
                     engine, events[name], column, known, shown, expected, key=_key(config, name)
                 )
+    if {"changes", "deployments"} <= set(events):
+        environment, shown = config.dora.production_environment, config.shown("changes")
+        problems += event_times.changes_after_deployment(
+            engine, events["changes"], events["deployments"], environment, shown, key=_key(config, "changes")
+        )
     if "services" in tables:
         services = engine.frame(tables["services"][["service"]])
         for name in ("deployments", "incidents", "slos"):

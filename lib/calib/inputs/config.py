@@ -6,6 +6,8 @@ Paths inside the YAML are relative to the YAML file's folder.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +37,7 @@ REQUIRED_INPUTS: tuple[InputName, ...] = ("people", "reviews")
 SERVICE_INPUTS: tuple[InputName, ...] = ("deployments", "incidents", "slos")  # rows that belong to a service
 DATABASE_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents", "slos")  # may be database tables
 DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
+YAML_LIMIT = 10 << 20  # bytes: a config or leveling framework larger than this is not one (a data file named .yml?)
 
 
 class _Strict(BaseModel):
@@ -191,6 +194,16 @@ class CycleConfig(_Strict):
         """Whether the config names this input."""
         return name in self.inputs
 
+    @property
+    def shown_source(self) -> str:
+        """How messages name this config file: its path from the working directory when under it."""
+        if self.source is None:
+            return "config"
+        try:
+            return str(self.source.relative_to(Path.cwd()))
+        except ValueError:
+            return str(self.source)
+
 
 def _label(value: str | float) -> str:
     if isinstance(value, float) and value.is_integer():
@@ -208,17 +221,10 @@ def load_config(path: str | Path) -> CycleConfig:
     """
     path = Path(path)
     name = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError([Problem(name, None, None, None, "a cycle config file (YAML)")]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(
-            [Problem(name, None if line is None else line + 1, None, None, f"valid YAML ({exc})")]
-        ) from None
+    raw = read_yaml(path, name, "a cycle config file (YAML)")
     if not isinstance(raw, dict):
-        raise ConfigError([Problem(name, None, None, None, "a mapping of keys (cycle, inputs, ...)")])
+        expected = f"a mapping of keys (cycle, inputs, ...), but it holds {_kind(raw)}"
+        raise ConfigError([Problem(name, None, None, None, expected)])
     raw = {**raw, "base_dir": path.resolve().parent, "source": path.resolve()}
     try:
         return CycleConfig.model_validate(raw)
@@ -226,8 +232,81 @@ def load_config(path: str | Path) -> CycleConfig:
         raise ConfigError([_problem(name, err) for err in exc.errors()]) from None
 
 
+def read_yaml(path: Path, shown: str, what: str, like: str = "cycle") -> Any:
+    """A small YAML file's contents, or one line saying why not.
+
+    Parameters
+    ----------
+    path
+        The file.
+    shown
+        How messages name it.
+    what
+        What it should be, e.g. "a cycle config file (YAML)".
+    like
+        Part of the name of the file meant, when a folder is given: the one YAML file there with it is named.
+
+    Raises
+    ------
+    ConfigError
+        It is missing (with the likeliest file meant), a folder, too large, not UTF-8 or not YAML.
+    """
+
+    def fail(expected: str, row: int | None = None) -> ConfigError:
+        return ConfigError([Problem(shown, row, None, None, f"{what}, but {expected}")])
+
+    if path.is_dir():
+        meant = sorted(
+            p.name for p in path.iterdir() if p.suffix.lower() in (".yml", ".yaml") and like in p.name.lower()
+        )
+        hint = f" (did you mean {path / meant[0]}?)" if len(meant) == 1 else ""
+        raise fail(f"it is a folder{hint}")
+    try:
+        if path.stat().st_size > YAML_LIMIT:
+            raise fail(f"it holds {path.stat().st_size:,} bytes: is it the file you meant?")
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise fail(f"there is no such file{_likeliest(path)}") from None
+    except UnicodeDecodeError as exc:
+        raise fail("it is not UTF-8 text (is it a YAML file?)", exc.object[: exc.start].count(b"\n") + 1) from None
+    except OSError as exc:
+        raise fail(f"it cannot be read ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        said = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+        said = ": ".join(" ".join(str(part).split()) for part in said if part) or " ".join(str(exc).split())
+        at = "" if mark is None else f" at column {mark.column + 1}"
+        tabs = "; indent with spaces, not tabs" if "'\\t'" in said else ""
+        row = None if mark is None else mark.line + 1
+        raise ConfigError([Problem(shown, row, None, None, f"valid YAML ({said}{at}{tabs})")]) from None
+
+
+def _likeliest(path: Path) -> str:
+    """' (did you mean ...?)' naming a YAML file beside `path` whose name is close to its name."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f" (nor a folder {folder})"
+    names = [p.name for p in folder.iterdir() if p.suffix.lower() in (".yml", ".yaml")]
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return f" (did you mean {folder / close[0]}?)" if close else ""
+
+
+def _kind(value: Any) -> str:
+    """What a YAML document holds, for a message."""
+    if value is None:
+        return "nothing (the file is empty)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a line of text (is it a YAML file?)"
+    return f"a single value ({value!r})"
+
+
 def _problem(name: str, err: Any) -> Problem:
-    key = ".".join(str(part) for part in err["loc"]) or None
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(part for part in loc if part != "[key]") or None
     value = err.get("input")
     shown = None if isinstance(value, dict | list) or value is None else str(value)
     kind = err["type"]
@@ -235,10 +314,27 @@ def _problem(name: str, err: Any) -> Problem:
         expected = "this key (it is required)"
         shown = None
     elif kind == "extra_forbidden":
-        expected = "no such key (a typo? see data_samples/cycle.yml for the known keys)"
+        close = difflib.get_close_matches(loc[-1], _KNOWN_KEYS, n=1, cutoff=0.7)
+        hint = f"did you mean {close[0]}?" if close else "a typo? see data_samples/cycle.yml for the known keys"
+        expected = f"no such key ({hint})"
+    elif kind == "literal_error" and loc[:1] == ["inputs"] and loc[-1] == "[key]":
+        close = difflib.get_close_matches(str(value), typing.get_args(InputName), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        expected = f"an input name: one of {', '.join(typing.get_args(InputName))}{hint}"
+    elif kind == "model_type" and loc[:1] == ["inputs"] and len(loc) == 2:
+        expected = "a file path, {path: FILE, ...} or {connection: URL, table: TABLE}"
     else:
         expected = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
         if "::" in expected:  # a check across keys names the key it is about
             key, expected = expected.split("::", 1)
             shown = None
     return Problem(name, None, key, shown, expected, column_label="key")
+
+
+_KNOWN_KEYS = sorted(
+    {
+        field
+        for model in (CycleConfig, CycleWindow, InputSpec, DoraSettings, SessionSettings, MetricPolicy)
+        for field in model.model_fields
+    }
+)

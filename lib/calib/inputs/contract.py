@@ -26,6 +26,9 @@ EXPECTED_TEXT: dict[Kind, str] = {
     "datetime": "a date-time like 2026-03-31T14:05:00Z",
     "bool": "true/false, yes/no or 1/0",
 }
+# A time written with its zone: Z, +02:00, -0500, +01 or UTC after the clock time. Plain regular
+# expression syntax, so that DuckDB, PostgreSQL and Spark read it as pandas does (calib.delivery.checks).
+ZONED = r"[0-9]:[0-9][0-9](?::[0-9][0-9](?:\.[0-9]+)?)?\s?(?:Z|z|[+-][0-9][0-9](?::?[0-9][0-9])?|UTC|GMT)$"
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "1.0"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -170,6 +173,52 @@ def parse(frame: pd.DataFrame, name: InputName, file: str) -> tuple[pd.DataFrame
             for row, value in raw[bad].items():
                 problems.append(Problem(file, int(row), col.name, str(value), EXPECTED_TEXT[col.kind]))
     return frame, problems
+
+
+def times_without_zones(raw: pd.DataFrame, typed: pd.DataFrame, name: InputName, file: str) -> list[Problem]:
+    """One warning per time column that mixes times with a zone and times without (read as UTC).
+
+    Parameters
+    ----------
+    raw, typed
+        The input as written (text) and as `parse` typed it. A vendor export's adapter writes its
+        own times, so this is for inputs in the canonical format.
+    """
+    problems = []
+    for col in CONTRACT[name]:
+        if col.kind not in ("date", "datetime") or col.name not in raw.columns:
+            continue
+        text, read = raw[col.name], typed[col.name].notna()
+        if not pd.api.types.is_string_dtype(text):
+            continue
+        clock = text.str.contains(":", regex=False, na=False)  # a zone follows a clock time: dates alone have none
+        if not clock.any():
+            continue
+        zoned = clock & text.str.contains(ZONED, regex=True, na=False)
+        naive = read & ~zoned
+        if naive.any() and (read & zoned).any():
+            row = naive.idxmax()
+            count, others = int(naive.sum()), int((read & zoned).sum())
+            problems.append(mixed_zones(file, col.name, int(row), str(text[row]), count, others))
+    return problems
+
+
+def mixed_zones(
+    file: str, column: str, row: int, value: str, naive: int, zoned: int, key: str | None = None
+) -> Problem:
+    """The warning for a column whose times mix zones and no zones (the first time without one as the example).
+
+    Parameters
+    ----------
+    row, value, key
+        The first time without a zone: its row, its text and, in a database table, its row's id.
+    naive, zoned
+        How many times of the column have no zone (read as UTC) and how many have one.
+    """
+    were = "value without one was" if naive == 1 else "values without one were"
+    have = "value in this column has" if zoned == 1 else "values in this column have"
+    expected = f"a time zone, as the {zoned:,} other {have} (Z, +02:00, ...): {naive:,} {were} read as UTC"
+    return Problem(file, row, column, value, expected, "warning", key=key)
 
 
 def _convert(raw: pd.Series, kind: Kind) -> pd.Series:

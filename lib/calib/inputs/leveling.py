@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import yaml
-
 from calib.errors import ConfigError, Problem
-from calib.inputs.config import CycleConfig, CycleWindow
+from calib.inputs.config import CycleConfig, CycleWindow, read_yaml
 
 QUERY_FIELDS = ("handle", "employee_id", "name", "start", "end", "cycle")
 LABELS = {
@@ -68,12 +66,7 @@ def load_leveling(config: CycleConfig) -> Leveling | None:
         shown_value = None if value is None else str(value)
         return ConfigError([Problem(shown, None, key, shown_value, expected, column_label="key")])
 
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise fail(None, None, "a leveling framework file (leveling_framework in the config)") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise fail(None, None, f"valid YAML ({exc})") from None
+    raw = read_yaml(path, shown, "a leveling framework file (leveling_framework in the config)", like="level")
     if not isinstance(raw, dict) or not isinstance(raw.get("criteria"), dict) or not raw["criteria"]:
         raise fail("criteria", None, "a mapping of criteria, each with a description and levels")
     criteria = []

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from calib.errors import Problem, WorkbenchError, with_article
+from calib.errors import InputError, Problem, WorkbenchError, with_article
 from calib.inputs import adapters as adapters
 from calib.inputs.config import CycleConfig, InputName
-from calib.inputs.contract import CONTRACT, is_in, parse
+from calib.inputs.contract import CONTRACT, is_in, parse, times_without_zones
 from calib.inputs.cycle import EVENT_INPUTS as EVENT_INPUTS  # re-exported: their first home
 from calib.inputs.cycle import CycleData as CycleData
 from calib.inputs.cycle import Source as Source
@@ -72,7 +72,10 @@ def read_inputs(
         except WorkbenchError as exc:
             problems.extend(getattr(exc, "problems", []))
             continue
-        frame, parse_problems = parse(frame, name, shown)
+        written = frame
+        frame, parse_problems = parse(written, name, shown)
+        if spec.format == "canonical":  # an adapter writes a vendor's times its own way
+            problems.extend(times_without_zones(written, frame, name, shown))
         frame = _canonical_values(frame, name, config)
         problems.extend(parse_problems)
         unreadable = {(p.row, p.column) for p in parse_problems}  # one message per cell
@@ -390,9 +393,11 @@ def read_input(config: CycleConfig, name: InputName, path: Path, shown: str) -> 
     Raises
     ------
     InputError
-        The file cannot be read, or lacks a column its format needs.
+        The file cannot be read (or is a folder), or lacks a column its format needs.
     """
     spec = config.inputs[name]
+    if path.is_dir():
+        raise InputError([_folder(config, name, path)])
     frame = read_table(
         path,
         display_name=shown,
@@ -407,3 +412,19 @@ def read_input(config: CycleConfig, name: InputName, path: Path, shown: str) -> 
     if spec.format != "canonical":
         frame = adapters.adapt(frame, spec.format, name, shown)
     return frame
+
+
+def _folder(config: CycleConfig, name: InputName, path: Path) -> Problem:
+    """A folder where the config names a file: said with the config's key (a folder of Parquet files
+    is an event input the engine reads where it lies; one without any comes here)."""
+    spec = config.inputs[name]
+    parquet = name in EVENT_INPUTS and spec.format == "canonical" and spec.sheet is None
+    if not parquet:
+        expected = f"a file, but {path} is a folder"
+    elif any(path.glob("*.parquet")):
+        expected = (
+            f"a file or a folder of .parquet files with the same columns, but those in {path} did not read together"
+        )
+    else:
+        expected = f"a file or a folder of .parquet files, but {path} is a folder without any"
+    return Problem(config.shown_source, None, f"inputs.{name}", str(spec.path), expected, column_label="key")
