@@ -96,8 +96,9 @@ def rewrite_chain(store: str, reasons: dict[int, str], *, secret: bytes | None =
             fields["reason"] = reasons.get(seq, fields["reason"])
             if seq == 1 and open_from is not False:
                 fields["from_value"] = open_from
+            keyed = {"secret": secret} if secret is not None else {}
             event: Event = seal(Draft(**fields), cycle=session.cycle, session=session.name, seq=seq, at=at,
-                                prev_hash=prev, secret=secret)
+                                prev_hash=prev, **keyed)
             conn.execute(
                 sa.text("UPDATE session_events SET reason = :reason, from_value = :from_value, prev_hash = :prev, "
                         "hash = :hash WHERE session_id = :id AND seq = :seq"),

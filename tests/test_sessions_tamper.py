@@ -6,11 +6,13 @@ SQLite file and on a real PostgreSQL server.
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 import subprocess
 import sys
 
+import openpyxl
 import pytest
 from conftest import ROOT
 from sessions_support import raw_sql, rewind, rewrite_chain
@@ -22,6 +24,15 @@ from calib.sessions.store import SessionStore
 ENV = "CALIB_SESSION_KEY"
 KEY = "k3y-" + "7f" * 16  # what `secrets.token_hex` gives, with a marker to look for in every output
 ANCHORS = "sessions: {anchors: state/anchors.jsonl}\n"
+
+
+def calib(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`calib session ...` in a process of its own, with no key but the one in `env`."""
+    environment = {k: v for k, v in os.environ.items() if k != ENV} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "calib.cli", "session", *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env=environment,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -164,6 +175,19 @@ def test_without_a_key_a_full_rewrite_passes_and_verify_says_so(config, store_ur
     )
 
 
+def test_a_session_older_than_the_key_stays_unkeyed_and_verifies(config, store_url, monkeypatch):
+    meeting(config, store_url, lock=False)
+    monkeypatch.setenv(ENV, KEY)
+    with open_session(config, "q3", store=store_url, by="Bo") as session:
+        session.note("E3", "after the key", by="Bo")  # appended as the session was created: plain SHA-256
+        result = session.verify()
+    assert result.ok and result.events == 5 and result.hashing == "SHA-256 without a key"
+    assert any(n.startswith("hashed without a key although one is configured") for n in result.notes)
+    with open_session(config, "q4", store=store_url, by="Bo") as keyed:
+        keyed.note("E3", "a new session", by="Bo")
+        assert keyed.verify().ok and keyed.events()[0].from_value.startswith("hmac-sha256:")
+
+
 def test_a_keyed_session_rewritten_as_unkeyed_contradicts_its_anchors(config, store_url, monkeypatch):
     monkeypatch.setenv(ENV, KEY)
     meeting(config, store_url)
@@ -184,17 +208,6 @@ def test_the_key_file_must_be_private_and_the_key_is_never_shown(tiny_cycle, tmp
     os.chmod(key_file, 0o644)
     config_path = tiny_cycle(config=lambda text: text + "sessions: {key_file: session.key}\n")
     store = str(tmp_path / "s.sqlite")
-
-    def calib(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-        environment = {k: v for k, v in os.environ.items() if k != ENV} | (env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "calib.cli", "session", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
-            env=environment,
-        )
 
     common = [str(config_path), "--session", "q3", "--store", store]
     loose = calib("set", *common, "--employee", "E3", "--rating", "Meets", "--reason", "r", "--by", "Ana")
@@ -243,23 +256,8 @@ def test_store_anchor_and_export_files_are_private(tiny_cycle, tmp_path):
 
 
 def test_lock_and_export_print_the_head_and_verify_checks_a_head_given_back(tiny_cycle, tmp_path):
-    import csv
-
-    import openpyxl
-
     store = tmp_path / "s.sqlite"
     common = [str(tiny_cycle()), "--session", "q3", "--store", str(store)]
-
-    def calib(*args: str) -> subprocess.CompletedProcess:
-        environment = {k: v for k, v in os.environ.items() if k != ENV}
-        return subprocess.run(
-            [sys.executable, "-m", "calib.cli", "session", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
-            env=environment,
-        )
 
     assert (
         calib("set", *common, "--employee", "E3", "--rating", "Meets", "--reason", "r", "--by", "Ana").returncode == 0
@@ -298,3 +296,18 @@ def test_lock_and_export_print_the_head_and_verify_checks_a_head_given_back(tiny
     assert calib("verify", *common, "--head", "3:xyz").stderr == (
         "error: --head '3:xyz': expected COUNT:HASH as `lock` and `export` print it\n"
     )
+
+
+def test_an_edited_anchor_file_is_reported_and_a_line_cut_short_is_not(config, store_url):
+    meeting(config, store_url, lock=False)
+    path = anchor_file(config, store_url)
+    lines = open(path, encoding="ascii").read().splitlines()
+    other = lines[0].replace('"store": "', '"store": "elsewhere/')
+    with open(path, "w", encoding="ascii") as out:  # line 2 edited by hand, a line of another store, a cut line
+        out.write("\n".join([lines[0], "{not json", *lines[1:], other, lines[0][:40]]))
+    with open_session(config, "q3", store=store_url) as session:
+        result = session.verify()
+    assert result.problems == (f"{path} line 2 is not an anchor line: the anchor file was edited (or damaged)",)
+    assert f"{path} line 6 was cut short (a writer stopped mid-line): not checked" in result.notes
+    assert f"1 line(s) of {path} anchor a session of this name in another store: not checked" in result.notes
+    assert result.anchors == 3

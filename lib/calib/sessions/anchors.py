@@ -109,7 +109,7 @@ class AnchorFile:
                 if number > complete:
                     notes.append(f"{where} was cut short (a writer stopped mid-line): not checked")
                 else:
-                    problems.append(f"{where} is not an anchor line: the anchor file was edited")
+                    problems.append(f"{where} is not an anchor line: the anchor file was edited (or damaged)")
                 continue
             if fields["cycle"] != cycle or fields["session"] != session:
                 continue

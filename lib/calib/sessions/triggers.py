@@ -12,6 +12,7 @@ but reported by `verify` as tampering, and writers refuse to append until someon
 
 from __future__ import annotations
 
+import functools
 import re
 
 import sqlalchemy as sa
@@ -143,5 +144,6 @@ def _postgres_problems(conn: Connection) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=64)  # the same few definitions are compared at every append
 def _normal(sql: str) -> str:
     return " ".join(re.sub(r"(?i)\bIF NOT EXISTS\b", "", sql).split())
