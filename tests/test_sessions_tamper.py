@@ -282,6 +282,9 @@ def test_lock_and_export_print_the_head_and_verify_checks_a_head_given_back(tiny
     assert dict(zip(*sheet.iter_rows(values_only=True), strict=True))["head"] == head
     agreed = calib("verify", *common, "--head", head)
     assert agreed.returncode == 0 and "heads kept outside the store that agree with the log: 3 (" in agreed.stdout
+    assert "  hashing: SHA-256 without a key\n" in agreed.stdout
+    assert "  note: hashed without a key: a full rewrite of the log by someone with write access to the store (every " \
+        "hash recomputed) cannot be excluded" in agreed.stdout
 
     rewind(str(store), None, keep=2, put_back=True)
     os.unlink(f"{store}.anchors")  # whoever can write the store's folder can remove the file beside it
