@@ -77,7 +77,7 @@ def test_a_session_end_to_end_on_the_sample_org(store, tmp_path):
     xlsx = tmp_path / "out" / "calibrated.xlsx"
     assert calib("export", SAMPLE, *common, "--out", str(xlsx)).returncode == 0
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["reviews", "log"]
+    assert book.sheetnames == ["reviews", "log", "head"]
     cells = [c for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
     assert cells and not any(c.data_type == "f" for c in cells)
     reasons = [row[11] for row in book["log"].iter_rows(min_row=2, values_only=True)]
@@ -85,7 +85,7 @@ def test_a_session_end_to_end_on_the_sample_org(store, tmp_path):
 
     assert calib("verify", SAMPLE, *common).stdout.startswith("session 2026-H1/q3 in ")
     locked = calib("lock", SAMPLE, *common, "--by", "Fa")
-    assert locked.returncode == 0 and locked.stdout.endswith("event 7: lock by Fa\n")
+    assert locked.returncode == 0 and locked.stdout.splitlines()[0].endswith("event 7: lock by Fa")
     refused(calib("discussed", SAMPLE, *common, "--employee", "E0004", "--by", "Cy"), "was locked by Fa")
 
 
@@ -119,7 +119,11 @@ def test_verify_exits_1_when_the_log_was_altered(tiny_cycle, store):
     )
     tamper.close()
     run = calib("verify", config, *common)
-    refused(run, "altered: event 3 (rating of E4 by Ana")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    problems = run.stderr.splitlines()  # one line per problem: the edited event, then the dropped trigger
+    assert all(line.startswith("error: session 2026-H1/s in ") for line in problems), run.stderr
+    assert "altered: event 3 (rating of E4 by Ana" in problems[0]
+    assert "trigger session_events_no_update is missing" in problems[1]
 
 
 def test_export_restores_vendor_headers_and_uses_the_configs_store(tiny_cycle, tmp_path):

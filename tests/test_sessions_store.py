@@ -53,7 +53,7 @@ def test_changes_are_recorded_and_state_derived(config, store_url):
 def test_hostile_reasons_are_stored_verbatim(config, store_url):
     with open_session(config, "q3", store=store_url, by="Ana") as session:
         for i, text in enumerate(HOSTILE):
-            session.set_rating("E3", ["Meets", "Exceeds"][i % 2], reason=text, by=text)
+            session.set_rating("E3", ["Meets", "Exceeds"][i % 2], reason=text, by=text.replace("\n", " "))
         session.note("E4", HOSTILE[1], by="Bo")
     with open_session(config, "q3", store=store_url) as reread:
         reasons = [e.reason for e in reread.events() if e.kind in ("rating", "note")]

@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_session_parser(commands: argparse._SubParsersAction) -> None:
-    """`calib session set|flag|discussed|note|lock|log|export|verify` (calib.sessions.cli runs them)."""
+    """`calib session set|flag|discussed|note|lock|log|export|verify|setup-roles` (calib.sessions.cli runs them)."""
     session = commands.add_parser("session", help="calibration sessions: record changes with reasons, lock, export")
     sub = session.add_subparsers(dest="session_command", required=True)
 
@@ -305,7 +305,20 @@ def _add_session_parser(commands: argparse._SubParsersAction) -> None:
     log.add_argument("--format", choices=["csv", "json"], default="csv")
     export = command("export", "the reviews input with the session's ratings, plus the log", writer=False, person=False)
     export.add_argument("--out", required=True, help="FILE.csv (log in FILE-log.csv) or FILE.xlsx (sheet log)")
-    command("verify", "recompute the log's hash chain; exit 1 if it was altered", writer=False, person=False)
+    verify = command(
+        "verify", "check the log's hash chain, its anchors and triggers; exit 1 if altered", writer=False, person=False
+    )
+    verify.add_argument(
+        "--head", action="append", default=None, metavar="COUNT:HASH",
+        help="a head kept outside the store (as lock and export print it); may be repeated",
+    )
+    roles = sub.add_parser("setup-roles", help="PostgreSQL least privilege: print (or apply) the SQL for two roles")
+    roles.add_argument("config", help="the cycle config (YAML)")
+    roles.add_argument("--owner", required=True, help="the role that owns the tables and triggers (no daily login)")
+    roles.add_argument("--app", required=True, help="calib's role: may only read the log and add to it")
+    roles.add_argument("--store", default=None, help="postgresql:// URL (default: sessions.store in the config)")
+    roles.add_argument("--apply", action="store_true", help="run it on the store (as a superuser or the owner)")
+    roles.set_defaults(run=_session)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

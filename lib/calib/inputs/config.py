@@ -97,9 +97,15 @@ class SessionSettings(_Strict):
 
     `store` is a SQLite file path (relative to this file's folder) or a database URL such as
     `postgresql://host/db`; unset, the store is `reports/sessions.sqlite` in the working directory.
+    `anchors` is the file every committed change appends the log's head to (relative to this
+    file's folder; unset: `STORE.anchors` beside a SQLite store, none for a server). `key_file`
+    holds the key that new sessions' hashes are keyed with (readable only by its owner; the
+    environment variable CALIB_SESSION_KEY takes precedence).
     """
 
     store: str | None = None
+    anchors: str | None = None
+    key_file: str | None = None
     potential_scale: list[str] = Field(default_factory=lambda: ["low", "medium", "high"], min_length=2)
 
 

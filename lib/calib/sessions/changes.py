@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from calib.sessions.errors import SessionError, SessionLockedError, StaleVersionError
 from calib.sessions.events import Draft, Event, when
 from calib.sessions.state import PersonState, person_state
+from calib.sessions.text import check_author, check_text, printable
+
+__all__ = [  # check_author and check_text live in calib.sessions.text; imported from here too
+    "Snapshot", "Submitted", "check_author", "check_text", "ensure_open", "plan_change", "plan_lock", "plan_mark",
+]
 
 
 @dataclass(frozen=True)
@@ -35,27 +40,11 @@ class Submitted:
     potential: str | None
 
 
-def check_text(value: str, what: str, *, required: bool) -> str:
-    """Text stored verbatim; refused when required and blank, or when it holds a NUL character."""
-    if required and not value.strip():
-        raise SessionError(f"{what} is empty: say why (it is kept in the session's log)")
-    if "\x00" in value:
-        raise SessionError(f"{what} holds a NUL character, which the store cannot keep")
-    return value
-
-
-def check_author(author: str) -> str:
-    """The name a change is recorded under: required."""
-    if not author.strip():
-        raise SessionError("the author (--by) is empty: name who makes the change")
-    return check_text(author, "the author", required=True)
-
-
 def ensure_open(snapshot: Snapshot, session: str) -> None:
     """Refuse any change to a locked session."""
     if snapshot.status == "locked":
         raise SessionLockedError(
-            f"session {session} was locked by {snapshot.locked_by} ({when(snapshot.locked_at or '')}): "
+            f"session {session} was locked by {printable(snapshot.locked_by)} ({when(snapshot.locked_at or '')}): "
             "it takes no more changes"
         )
 
@@ -128,6 +117,6 @@ def _check_version(current: PersonState, employee_id: str, expected: int) -> Non
             f"{employee_id} is at version {current.version}, not {expected}: reload and try again."
         )
     raise StaleVersionError(
-        f"{employee_id} was changed by {current.last_changed_by} (version {current.version}, "
+        f"{employee_id} was changed by {printable(current.last_changed_by)} (version {current.version}, "
         f"{when(current.last_changed_at or '')}) after the version {expected} you saw: reload and try again."
     )

@@ -3,30 +3,41 @@
 Writers (`set`, `flag`, `discussed`, `note`, `lock`) create the session on first use and print one
 line per event only after it is committed: that line is the acknowledgement. Readers (`log`,
 `export`, `verify`) need an existing session. Refusals are SessionError / StoreError, rendered by
-calib.cli as one line with exit code 1; `verify` exits 1 when the log was altered.
+calib.cli as one line with exit code 1; `verify` exits 1 when the log was altered, one line per
+problem. `lock` and `export` print the log's head (`COUNT:HASH`) for `verify --head`.
+`setup-roles` prints (or applies) least privilege for a PostgreSQL store. Text from the log is
+printed with control characters escaped (calib.sessions.text.printable): no terminal ever
+interprets what someone typed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from calib.files import csv_text, neutralize_frame
-from calib.inputs.config import load_config
+from calib.inputs.config import CycleConfig, load_config
+from calib.sessions.anchors import parse_head
 from calib.sessions.events import Event
 from calib.sessions.export import write_export
-from calib.sessions.session import CalibrationSession, open_session
+from calib.sessions.roles import apply_roles, role_sql
+from calib.sessions.session import CalibrationSession, open_session, open_store
+from calib.sessions.text import KEPT, printable
 
 WRITERS = ("set", "flag", "discussed", "note", "lock")
+C1 = re.compile(r"[\x7f-\x9f]")  # not escaped by json.dumps(ensure_ascii=False); a terminal may act on them
 
 
 def cli_session(args: argparse.Namespace) -> int:
     """Run one `calib session` subcommand; the exit code."""
     command: str = args.session_command
     config = load_config(args.config)
+    if command == "setup-roles":
+        return _setup_roles(config, args)
     with open_session(
         config,
         args.session,
@@ -66,7 +77,10 @@ def _note(session: CalibrationSession, args: argparse.Namespace) -> int:
 
 
 def _lock(session: CalibrationSession, args: argparse.Namespace) -> int:
-    _acknowledge(session, [session.lock(by=args.by, reason=args.reason)])
+    event = session.lock(by=args.by, reason=args.reason)
+    _acknowledge(session, [event])
+    print(f"head {event.seq}:{event.hash}: keep it outside the store; `calib session verify ... --head "
+          f"{event.seq}:{event.hash}` checks the log against it")
     return 0
 
 
@@ -79,33 +93,57 @@ def _log(session: CalibrationSession, args: argparse.Namespace) -> int:
             "scope": str(session.scope),
             "status": session.state().status,
             "head_hash": verification.head_hash,
+            "head": verification.head,
             "events": [event.as_dict() for event in session.events()],
         }
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(document, indent=2, ensure_ascii=False)  # C0 characters are escaped as \u00XX
+        sys.stdout.write(C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")  # DEL and C1 too: verbatim still
     else:  # spreadsheet-bound: neutralized like every CSV the workbench writes; JSON is verbatim
-        sys.stdout.write(csv_text(neutralize_frame(session.log())))
+        sys.stdout.write(printable(csv_text(neutralize_frame(session.log())), KEPT))
     return 0
 
 
 def _export(session: CalibrationSession, args: argparse.Namespace) -> int:
-    paths = write_export(session, Path(args.out))
+    exported = write_export(session, Path(args.out))
     table = session.table()
     status = session.state().status
     print(
-        f"wrote {' and '.join(str(p) for p in paths)}: {len(table)} people of {session.key} "
+        f"wrote {' and '.join(str(p) for p in exported.paths)}: {len(table)} people of {session.key} "
         f"({int(table['rating_changed'].sum())} ratings and {int(table['potential_changed'].sum())} potentials "
-        f"changed); session {status}{'' if status == 'locked' else ' (lock it before uploading)'}"
+        f"changed); session {status}{'' if status == 'locked' else ' (lock it before uploading)'}; "
+        f"head {exported.head}"
     )
+    for note in exported.notes:
+        print(f"note: {note}")
     return 0
 
 
 def _verify(session: CalibrationSession, args: argparse.Namespace) -> int:
-    result = session.verify()
+    result = session.verify([parse_head(text) for text in args.head or []])
+    where = f"session {session.key} in {session.store.shown}"
+    anchors = session.store.anchors
+    lines = [f"hashing: {result.hashing}"]
+    if anchors is not None or args.head:
+        kept = " and ".join([*([str(anchors.path)] if anchors is not None else []), *(["--head"] if args.head else [])])
+        lines.append(f"heads kept outside the store that agree with the log: {result.anchors} ({kept})")
+    lines += [f"note: {note}" for note in result.notes]
     if result.ok:
-        print(f"session {session.key} in {session.store.shown}: {result}")
+        print(f"{where}: {result}")
+        print("\n".join(f"  {line}" for line in lines))
         return 0
-    print(f"error: session {session.key} in {session.store.shown}: {result}", file=sys.stderr)
+    print("\n".join(f"  {line}" for line in lines))
+    print("\n".join(f"error: {where}: altered: {problem}" for problem in result.problems), file=sys.stderr)
     return 1
+
+
+def _setup_roles(config: CycleConfig, args: argparse.Namespace) -> int:
+    if not args.apply:
+        sys.stdout.write(role_sql(args.owner, args.app))
+        return 0
+    with open_store(config, args.store) as store:
+        for line in apply_roles(store, args.owner, args.app):
+            print(line)
+    return 0
 
 
 def _acknowledge(session: CalibrationSession, events: list[Event]) -> None:
@@ -115,7 +153,7 @@ def _acknowledge(session: CalibrationSession, events: list[Event]) -> None:
         else:
             what = event.kind
         about = f"{event.employee_id} " if event.employee_id else ""
-        print(f"recorded {session.key} event {event.seq}: {about}{what} by {event.author}", flush=True)
+        print(printable(f"recorded {session.key} event {event.seq}: {about}{what} by {event.author}"), flush=True)
 
 
 COMMANDS: dict[str, Callable[[CalibrationSession, argparse.Namespace], int]] = {

@@ -3,12 +3,14 @@
 A SQLite file is opened in WAL mode with synchronous=FULL and a busy timeout, and every write
 transaction starts with `BEGIN IMMEDIATE` (SQLAlchemy's documented recipe for taking over
 pysqlite's BEGIN): concurrent writers queue for the write lock before they read, so none reads a
-version another is about to replace. PostgreSQL needs nothing special here; the store locks the
-session's row FOR UPDATE.
+version another is about to replace. A new SQLite file is created 0600 before SQLite opens it:
+SQLite gives its -wal and -shm files the database file's mode, so all three are private to their
+owner. PostgreSQL needs nothing special here; the store locks the session's row FOR UPDATE.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -61,7 +63,12 @@ def store_url(target: str | Path) -> URL:
 def sqlite_engine(url: URL) -> sa.Engine:
     """A SQLite engine: WAL, synchronous=FULL, busy timeout; BEGIN IMMEDIATE for writes, BEGIN for reads
     (a connection with the execution option `calib_read_only`)."""
-    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is a new database
+    except FileExistsError:
+        pass  # an existing store keeps its mode (verify says when others can read it)
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @sa_event.listens_for(engine, "connect")

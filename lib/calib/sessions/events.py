@@ -1,8 +1,11 @@
 """Session events: their kinds, their canonical content and the hash chain that links them.
 
 Each event's hash is SHA-256 over the previous event's hash and the canonical JSON of the event's
-content (sorted keys, no whitespace, UTF-8, text verbatim). Changing any stored field of any
-event, removing one or reordering them breaks the chain from that event on (calib.sessions.verify).
+content (sorted keys, no whitespace, UTF-8, text verbatim); for a session created with a key
+(calib.sessions.keys) it is HMAC-SHA256 of the same bytes under that key. Changing any stored field
+of any event, removing one or reordering them breaks the chain from that event on
+(calib.sessions.verify); with a key, so does recomputing the chain without it. The hashing does not
+depend on the event's kind: a new kind needs only its name in KINDS (and its meaning in state).
 Pure: no I/O.
 """
 
@@ -10,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import pandas as pd
+
+from calib.sessions.text import printable
 
 EventKind = Literal["open", "rating", "potential", "flag", "discussed", "note", "lock"]
 KINDS: tuple[EventKind, ...] = ("open", "rating", "potential", "flag", "discussed", "note", "lock")
@@ -68,8 +74,8 @@ class Event:
 
     def describe(self) -> str:
         """A short human description: `event 7 (rating of E0042 by Ana, 2026-11-29 10:14 UTC)`."""
-        about = f" of {self.employee_id}" if self.employee_id else ""
-        return f"event {self.seq} ({self.kind}{about} by {self.author}, {when(self.at)})"
+        about = f" of {printable(self.employee_id)}" if self.employee_id else ""
+        return f"event {self.seq} ({printable(self.kind)}{about} by {printable(self.author)}, {when(self.at)})"
 
 
 def content(
@@ -98,13 +104,19 @@ def canonical_json(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the previous hash, a newline and the canonical content."""
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical_json(fields)).hexdigest()
+def chain_hash(prev_hash: str, fields: dict[str, Any], secret: bytes | None = None) -> str:
+    """SHA-256 (hex) of the previous hash, a newline and the canonical content; HMAC-SHA256 under
+    `secret` when the session is keyed."""
+    message = prev_hash.encode("ascii") + b"\n" + canonical_json(fields)
+    if secret is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def seal(draft: Draft, *, cycle: str, session: str, seq: int, at: str, prev_hash: str) -> Event:
-    """Give a draft its place in the log and its hashes."""
+def seal(
+    draft: Draft, *, cycle: str, session: str, seq: int, at: str, prev_hash: str, secret: bytes | None = None
+) -> Event:
+    """Give a draft its place in the log and its hashes (keyed with `secret` when the session is)."""
     fields = content(cycle=cycle, session=session, seq=seq, draft=draft, at=at)
     return Event(
         cycle=cycle,
@@ -120,14 +132,14 @@ def seal(draft: Draft, *, cycle: str, session: str, seq: int, at: str, prev_hash
         version=draft.version,
         reason=draft.reason,
         prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, fields),
+        hash=chain_hash(prev_hash, fields, secret),
     )
 
 
-def expected_hash(event: Event) -> str:
-    """The hash an event should carry, given its stored content and stored previous hash."""
-    return chain_hash(event.prev_hash, content(cycle=event.cycle, session=event.session, seq=event.seq,
-                                               draft=event, at=event.at))
+def expected_hash(event: Event, secret: bytes | None = None) -> str:
+    """The hash an event should carry, given its stored content, stored previous hash and the session's key."""
+    fields = content(cycle=event.cycle, session=event.session, seq=event.seq, draft=event, at=event.at)
+    return chain_hash(event.prev_hash, fields, secret)
 
 
 def utc_now() -> str:
@@ -140,7 +152,7 @@ def when(at: str) -> str:
     try:
         moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(dt.UTC)
     except ValueError:
-        return at
+        return printable(at)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 

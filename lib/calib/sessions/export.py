@@ -8,8 +8,15 @@ whose person is in the session's scope, `calibrated_rating` becomes the session'
 written as it was read. Either column is added when the input lacks it (potential only when
 changed). Every text cell is neutralized against formula injection (calib.files), so a reason
 such as `=HYPERLINK(...)` is inert text; `<script>` is plain text in a spreadsheet. The log goes
-to a second sheet (.xlsx) or a second file beside the first (`NAME-log.csv`). Files are written to
-a temporary name and renamed into place.
+to a second sheet (.xlsx) or a second file beside the first (`NAME-log.csv`), and the log's head
+(its event count and last hash, what `verify --head` takes) to a third (`head` sheet,
+`NAME-head.csv`: one row). All three come from one read of the log. Files are written to a
+temporary name (0600) and renamed into place.
+
+XLSX cells cannot hold most control characters nor more than 32,767 characters. A log written
+before reasons were limited may hold either: such a cell is written with its control characters
+escaped visibly (`\\x0b`) or cut at the limit with a marker saying so, and the export says how many
+(the CSV files keep every character as stored).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import datetime as dt
 import io
 import os
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,15 +41,33 @@ from calib.files import MAX_WIDTH, neutralize_frame, write_csv
 from calib.inputs.contract import CONTRACT, parse
 from calib.inputs.load import read_table
 from calib.sessions.errors import SessionError
+from calib.sessions.events import Event, log_frame, utc_now
+from calib.sessions.keys import session_mode
+from calib.sessions.table import people_table
+from calib.sessions.text import cell_text
 
 if TYPE_CHECKING:
     from calib.sessions.session import CalibrationSession
 
 CALIBRATED, POTENTIAL = "calibrated_rating", "potential"
+HEAD_COLUMNS = ["cycle", "session", "status", "events", "head_hash", "head", "hashing", "exported_at"]
 
 
-def export_frames(session: CalibrationSession) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The reviews input with the session's values filled in (input headers), and the log."""
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote: its files, the log's head (`COUNT:HASH`), notes on cells XLSX could not hold as stored."""
+
+    paths: list[Path]
+    head: str
+    notes: list[str]
+
+
+def export_frames(
+    session: CalibrationSession, events: Sequence[Event] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reviews input with the session's values filled in (input headers), and the log (both from
+    `events`, the session's whole log; None: read it now)."""
+    events = session.events() if events is None else list(events)
     config = session.config
     spec = config.inputs["reviews"]
     shown = str(spec.path)
@@ -53,7 +80,7 @@ def export_frames(session: CalibrationSession) -> tuple[pd.DataFrame, pd.DataFra
         sheet=spec.sheet,
     )
     typed, _ = parse(raw[["cycle", "employee_id"]], "reviews", shown)
-    table = session.table().set_index("employee_id")
+    table = people_table(session.roster, session.scope, events).set_index("employee_id")
     rows = (typed["cycle"] == config.cycle) & typed["employee_id"].isin(table.index)
     people = typed.loc[rows, "employee_id"]
     out = raw.copy()
@@ -70,29 +97,53 @@ def export_frames(session: CalibrationSession) -> tuple[pd.DataFrame, pd.DataFra
         out.loc[moved, POTENTIAL] = typed.loc[moved, "employee_id"].map(table["potential"]).to_numpy()
     restore = {canonical: vendor.strip() for vendor, canonical in rename.items()}
     out.columns = [restore.get(c, c) for c in out.columns]
-    return out.reset_index(drop=True), session.log()
+    return out.reset_index(drop=True), log_frame(events)
 
 
-def write_export(session: CalibrationSession, out: Path) -> list[Path]:
-    """Write `out` (.csv: plus `STEM-log.csv` beside it; .xlsx: sheets `reviews` and `log`)."""
+def head_frame(session: CalibrationSession, events: Sequence[Event]) -> pd.DataFrame:
+    """The log's head as one row (HEAD_COLUMNS): `head` is `COUNT:HASH`, as `verify --head` takes it."""
+    count = len(events)
+    digest = events[-1].hash if events else ""
+    key_id = session_mode(events[0].from_value) if events and events[0].kind == "open" else None
+    row = {
+        "cycle": session.config.cycle,
+        "session": session.name,
+        "status": "locked" if any(e.kind == "lock" for e in events) else "open",
+        "events": count,
+        "head_hash": digest,
+        "head": f"{count}:{digest}",
+        "hashing": "SHA-256 without a key" if key_id is None else f"HMAC-SHA256 with the key id {key_id}",
+        "exported_at": utc_now(),
+    }
+    return pd.DataFrame([row], columns=HEAD_COLUMNS)
+
+
+def write_export(session: CalibrationSession, out: Path) -> Exported:
+    """Write `out` (.csv: plus `STEM-log.csv` and `STEM-head.csv` beside it; .xlsx: sheets `reviews`,
+    `log` and `head`), all from one read of the log."""
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise SessionError(f"export to {out}: expected a file ending in .csv or .xlsx")
-    reviews, log = export_frames(session)
+    events = session.events()
+    reviews, log = export_frames(session, events)
+    head = head_frame(session, events)
+    shown = str(head.loc[0, "head"])
     if suffix == ".csv":
-        log_path = out.with_name(f"{out.stem}-log.csv")
-        return [write_csv(reviews, out), write_csv(log, log_path)]
-    write_workbook({"reviews": reviews, "log": log}, out)
-    return [out]
+        paths = [out.with_name(f"{out.stem}-{part}.csv") for part in ("log", "head")]
+        return Exported([write_csv(reviews, out), write_csv(log, paths[0]), write_csv(head, paths[1])], shown, [])
+    notes = write_workbook({"reviews": reviews, "log": log, "head": head}, out)
+    return Exported([out], shown, notes)
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> list[str]:
     """An .xlsx with one sheet per frame: text neutralized and stored as strings (never formulas).
 
-    The same rules as calib.files.write_xlsx, for several sheets; written atomically.
+    The same rules as calib.files.write_xlsx, for several sheets; written atomically. Returns one
+    note per sheet whose cells had to be escaped or cut (calib.sessions.text.cell_text).
     """
     book = openpyxl.Workbook(write_only=True)  # streams rows: a 10,000-event log stays quick
     bold = Font(bold=True)
+    notes = []
     for title, frame in sheets.items():
         safe = neutralize_frame(frame)
         ws = book.create_sheet(title[:31])
@@ -100,9 +151,11 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
         for index, column in enumerate(safe.columns, 1):
             longest = max([len(str(column)), *(len(str(v)) for v in safe[column].head(500) if _cell(v) is not None)])
             ws.column_dimensions[get_column_letter(index)].width = min(longest + 2, MAX_WIDTH)
-        ws.append([_text_cell(ws, str(c), bold) for c in safe.columns])
+        counts = [0, 0]  # cells escaped, cells cut
+        ws.append([_text_cell(ws, str(c), counts, bold) for c in safe.columns])
         for row in safe.itertuples(index=False):
-            ws.append([_text_cell(ws, v) if isinstance(v, str) else _cell(v) for v in row])
+            ws.append([_text_cell(ws, v, counts) if isinstance(v, str) else _cell(v) for v in row])
+        notes += _notes(title, path, *counts)
     buffer = io.BytesIO()
     book.save(buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,10 +167,28 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
+    return notes
 
 
-def _text_cell(ws, value: str, font: Font | None = None) -> WriteOnlyCell:
+def _notes(sheet: str, path: Path, escaped: int, cut: int) -> list[str]:
+    notes = []
+    if escaped:
+        notes.append(
+            f"{path}: {escaped} cell(s) of the sheet {sheet} held control characters XLSX cannot store: written "
+            "escaped (\\x0b); the CSV export keeps them as stored"
+        )
+    if cut:
+        notes.append(
+            f"{path}: {cut} cell(s) of the sheet {sheet} were longer than Excel's 32,767 characters: cut there, "
+            "with a marker saying so; the CSV export keeps them whole"
+        )
+    return notes
+
+
+def _text_cell(ws, value: str, counts: list[int], font: Font | None = None) -> WriteOnlyCell:
+    value, escaped, cut = cell_text(value)
+    counts[0] += escaped
+    counts[1] += cut
     cell = WriteOnlyCell(ws, value=value)
     cell.data_type = "s"  # never a formula, whatever the text looks like
     if font is not None:

@@ -10,24 +10,31 @@ A method returns only after the change is committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from calib.inputs.config import CycleConfig
 from calib.inputs.validate import CycleData
+from calib.sessions.anchors import Anchor
 from calib.sessions.changes import Snapshot, check_author, check_text, plan_change, plan_lock, plan_mark
 from calib.sessions.engine import resolve_store
 from calib.sessions.errors import SessionError
 from calib.sessions.events import Draft, Event, log_frame
+from calib.sessions.keys import environment, resolve_key
 from calib.sessions.roster import Roster, Scope, load_roster, parse_scope
 from calib.sessions.state import SessionState, derive_state
-from calib.sessions.store import NewSession, SessionRecord, SessionStore
+from calib.sessions.store import BESIDE, NewSession, SessionRecord, SessionStore
 from calib.sessions.table import people_table
+from calib.sessions.text import check_name
 from calib.sessions.verify import Verification, verify_chain
 
 MAX_NAME = 200
+NO_ANCHORS = (
+    "no anchor file for this store (sessions.anchors in the config names one): events cut off the end together "
+    "with the store's recorded head are caught only against a head kept elsewhere (--head COUNT:HASH)"
+)
 
 
 def open_session(
@@ -38,6 +45,7 @@ def open_session(
     store: str | Path | SessionStore | None = None,
     data: CycleData | None = None,
     by: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> CalibrationSession:
     """Open the session `name` of the config's cycle; create it when missing and `by` is given.
 
@@ -60,21 +68,24 @@ def open_session(
     by
         Who creates the session if it does not exist (with its first change, or `create()`);
         None: a missing session is an error.
+    environ
+        Where CALIB_SESSION_KEY is looked up (None: the process environment); with the config's
+        `sessions.key_file` and `sessions.anchors`, used only when the store is opened here.
 
     Raises
     ------
     SessionError
         Unknown session (and no `by`), a bad name or scope, or a scope other than the stored one.
     StoreError
-        The store cannot be opened.
+        The store cannot be opened, or the configured key cannot be read.
     """
-    name = _check_name(name)
+    name = check_name(name, "the session name (--session)", MAX_NAME)
     wanted = parse_scope(scope) if scope is not None else None
     roster = load_roster(config, data)
     if wanted is not None:
         roster.members(wanted)  # an unknown org or manager is refused before anything is written
     owned = not isinstance(store, SessionStore)
-    opened = SessionStore(resolve_store(config, store)) if owned else store
+    opened = open_store(config, store, environ) if owned else store
     try:
         record = opened.find(config.cycle, name)
         new = None
@@ -92,13 +103,23 @@ def open_session(
     return CalibrationSession(opened, record or new, roster, owns_store=owned)
 
 
+def open_store(
+    config: CycleConfig, store: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> SessionStore:
+    """The config's session store (or `store`), with the configured key and anchor file."""
+    key = resolve_key(config, environment() if environ is None else environ)
+    anchors = config.sessions.anchors
+    anchor_path = (config.base_dir / Path(anchors).expanduser()).resolve() if anchors else BESIDE
+    return SessionStore(resolve_store(config, store), key=key, anchors=anchor_path)
+
+
 def list_sessions(
     config: CycleConfig, store: str | Path | SessionStore | None = None, *, all_cycles: bool = False
 ) -> list[SessionRecord]:
     """The sessions of the config's cycle (or of every cycle) in the store, by cycle and name."""
     if isinstance(store, SessionStore):
         return store.sessions(None if all_cycles else config.cycle)
-    with SessionStore(resolve_store(config, store)) as opened:
+    with open_store(config, store) as opened:
         return opened.sessions(None if all_cycles else config.cycle)
 
 
@@ -189,15 +210,28 @@ class CalibrationSession:
         """The log as a table, one row per event (calib.sessions.events.LOG_COLUMNS)."""
         return log_frame(self.events())
 
-    def verify(self) -> Verification:
-        """Recompute the hash chain and compare it with the head the store recorded."""
+    def verify(self, heads: Sequence[Anchor] = ()) -> Verification:
+        """Recompute the hash chain and check it against the head the store recorded, the anchor file,
+        `heads` given by hand and the store's append-only triggers."""
         record = self._record()
         if record is None:
             return verify_chain([])
         record, events = self.store.log_with_head(record)
-        return verify_chain(
-            events, recorded_count=record.event_count, recorded_head=record.head_hash, recorded_status=record.status
+        return self.check(record, events, heads)
+
+    def check(self, record: SessionRecord, events: Sequence[Event], heads: Sequence[Anchor] = ()) -> Verification:
+        """`verify` for a log already read (with its row, in one snapshot), as the report reads it."""
+        anchors, problems, notes = list(heads), [], []
+        if self.store.anchors is None:
+            notes.append(NO_ANCHORS)
+        else:
+            read = self.store.anchors.read(record.cycle, record.name)
+            anchors, problems, notes = [*read.anchors, *heads], read.problems, read.notes
+        result = verify_chain(
+            events, recorded_count=record.event_count, recorded_head=record.head_hash, recorded_status=record.status,
+            key=self.store.key, anchors=anchors,
         )
+        return result.with_problems([*problems, *self.store.integrity_problems()], [*notes, *self.store.file_notes()])
 
     # -- changing ------------------------------------------------------------------------------
     def change(
@@ -301,11 +335,3 @@ class CalibrationSession:
         self.record = record
         self._target = record
 
-
-def _check_name(name: str) -> str:
-    name = str(name).strip()
-    if not name:
-        raise SessionError("the session name (--session) is empty")
-    if len(name) > MAX_NAME or "\x00" in name:
-        raise SessionError(f"session name: at most {MAX_NAME} characters, no NUL")
-    return name

@@ -19,7 +19,7 @@ import pandas as pd
 
 from calib.inputs.config import CycleConfig
 from calib.inputs.validate import CycleData
-from calib.sessions import Event, SessionState, StoreError, Verification, derive_state, open_session, verify_chain
+from calib.sessions import Event, SessionState, StoreError, Verification, derive_state, open_session
 from calib.sessions.engine import resolve_store
 from calib.sessions.table import people_table
 
@@ -43,7 +43,8 @@ class SessionView:
     table
         One row per person in scope (calib.sessions.table.TABLE_COLUMNS), from `events`.
     verification
-        The hash chain recomputed over `events` against the head the store recorded.
+        The hash chain recomputed over `events` against the head the store recorded, the anchor
+        file and the store's triggers (calib.sessions.CalibrationSession.check).
     """
 
     name: str
@@ -92,9 +93,7 @@ def read_session(
     with open_session(config, name, store=target, data=data) as session:
         assert session.record is not None  # opened without `by`: a missing session has raised
         record, events = session.store.log_with_head(session.record)
-        verification = verify_chain(
-            events, recorded_count=record.event_count, recorded_head=record.head_hash, recorded_status=record.status
-        )
+        verification = session.check(record, events)  # the chain (with the session's key), anchors, triggers
         return SessionView(
             name=record.name,
             cycle=record.cycle,
