@@ -54,10 +54,12 @@ def test_a_person_gets_one_role_from_users_yml_or_the_groups(tmp_path):
 def test_each_role_starts_its_own_app_where_it_belongs(tmp_path):
     settings = HubSettings(SAMPLE, tmp_path / "u.yml", tmp_path, user_python="/opt/py", public_host="hub.example")
     space = Workspace(tmp_path / "f", tmp_path / "f" / "voila" / "nb.ipynb", tmp_path / "f" / "voila-template")
-    manager = plan(settings, Identity("omar", "manager", "E0049"), space)
+    environ = {"CALIB_SESSION_KEY": "k" * 32, "PATH": "/usr/bin"}
+    manager = plan(settings, Identity("omar", "manager", "E0049"), space, environ)
     assert manager.cmd == ["/opt/py", "-m", "calib.hub.singleuser", str(space.notebook)] and manager.own_account
-    assert manager.env["CALIB_HUB_HOST"] == "hub.example"
-    facilitator = plan(settings, Identity("fran", "facilitator"), space)
+    assert manager.env["CALIB_HUB_HOST"] == "hub.example" and "CALIB_SESSION_KEY" not in manager.env
+    facilitator = plan(settings, Identity("fran", "facilitator"), space, environ)
+    assert facilitator.env["CALIB_SESSION_KEY"] == "k" * 32  # the meeting signs the session's events
     assert facilitator.cmd[0] == sys.executable and not facilitator.own_account  # the hub's: it writes the store
     analyst = plan(settings, Identity("ana", "analyst"), Workspace(tmp_path, None, None))
     assert analyst.cmd == ["/opt/py", "-m", "jupyterhub.singleuser"] and analyst.own_account

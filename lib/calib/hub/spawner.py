@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -40,14 +41,19 @@ class Plan:
     default_url: str = ""
 
 
-def plan(settings: HubSettings, who: Identity, workspace: Workspace) -> Plan:
-    """The command, account and environment of `who`'s server (pure)."""
+SESSION_SECRETS = ("CALIB_SESSION_KEY",)  # the meeting needs the session's key; no other server gets it
+
+
+def plan(settings: HubSettings, who: Identity, workspace: Workspace, environ: Mapping[str, str] | None = None) -> Plan:
+    """The command, account and environment of `who`'s server (pure but for reading `environ`, the hub's own)."""
+    environ = os.environ if environ is None else environ
     env = {PUBLIC_HOST: settings.public_host}
     if workspace.templates is not None:
         env[TEMPLATES] = str(workspace.templates)
     if who.role == "manager":
         return Plan([settings.user_python, "-m", "calib.hub.singleuser", str(workspace.notebook)], True, env)
     if who.role == "facilitator":
+        env |= {name: environ[name] for name in SESSION_SECRETS if name in environ}
         return Plan([sys.executable, "-m", "calib.hub.singleuser", str(workspace.notebook)], False, env)
     if who.role == "analyst":
         return Plan([settings.user_python, "-m", "jupyterhub.singleuser"], True, env, "/lab")
