@@ -277,7 +277,7 @@ def run_checks(
     ).iloc[0]
     problems = []
     for i, check in enumerate(checks):
-        total = int(counts[f"c{i}"] or 0)
+        total = int(counts[f"c{i}"])  # count_true: 0, never NULL
         if total:
             problems += _examples(engine, table, check, shown, total, key)
     return problems
@@ -327,13 +327,16 @@ def duplicate_ids(
     required = [c for c in columns if c != "window_end"]  # a missing value is reported on its own
     ids = table.filter(*[table[c].notnull() for c in required])
     counted = ids.group_by(columns).agg(_n=ibis._.count()).filter(ibis._._n > 1)  # no row: a lighter pass
-    total = int(engine.execute(counted.aggregate(n=(counted._n - 1).sum()), f"repeated ids in {shown}").iloc[0, 0] or 0)
+    repeats = counted.aggregate(n=(counted._n - 1).sum().coalesce(0))
+    total = int(engine.execute(repeats, f"repeated ids in {shown}").iloc[0, 0])
     if not total:
         return []
-    repeated = ids.group_by(columns).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
-    repeated = repeated.rename({f"_key_{c}": c for c in columns})
+    repeated = counted.select(*columns).rename({f"_key_{c}": c for c in columns})
     same = [ids[c].identical_to(repeated[f"_key_{c}"]) for c in columns]
-    repeats = ids.join(repeated, same).filter(lambda t: t[ROW] != t._first)
+    rows = ids.join(repeated, same)
+    # Numbered within each repeated id (a window per id, never over the whole table); ties in `_row`
+    # (equal rows of a table numbered by a hash) still leave one first row and the rest repeats.
+    repeats = rows.mutate(_nth=ibis.row_number().over(group_by=columns, order_by=rows[ROW])).filter(ibis._._nth > 0)
     check = Check(column, expected, lambda t: t[columns[0]].notnull(), lambda t: t[columns[0]])
     return _examples(engine, repeats, check, shown, total, key)
 

@@ -5,11 +5,14 @@ through `calib.inputs.validate`, and deployments, changes and incidents as table
 engine (`calib.delivery.engine`), typed and checked by queries (`calib.delivery.checks`); one
 InputError lists every problem of both.
 
-Where the events are read:
-- a canonical CSV or Parquet file (or a folder or glob of Parquet files): by DuckDB, where it lies;
-- a table in a database (`{connection: postgres://..., table: ...}`): by that database, which
-  then runs the whole delivery stage; `${VAR}` in the connection string is taken from the
-  environment, and the password never appears in messages or lineage;
+The engine is the config's `engine:` (or `--engine`): DuckDB in this process by default, PostgreSQL,
+or Spark (a local session, or a cluster through Spark Connect). Where the events are read:
+- a canonical CSV or Parquet file (or a folder or glob of Parquet files): by DuckDB or Spark, where
+  it lies (on PostgreSQL: by `calib.inputs.load`, then sent to the server);
+- a table in a database or a Spark catalog (`{connection: postgres://..., table: ...}`, or
+  `{table: lake.deployments}` in the cycle's engine): where it lives, by that engine, which then
+  runs the whole delivery stage; `${VAR}` in the connection string is taken from the environment,
+  and the password never appears in messages or lineage;
 - a vendor export (DevLake, Four Keys) or an Excel sheet: read and reshaped by `calib.inputs`
   (`load.read_table`, `adapters`), then handed to the engine as it is;
 - a vendor table in a database (`{connection: ..., table: cicd_deployment_commits, format: devlake}`):
@@ -35,7 +38,7 @@ import pandas as pd
 
 from calib.delivery import checks
 from calib.delivery.engine import ROW, Engine, connect, redact
-from calib.errors import InputError, Problem, WorkbenchError
+from calib.errors import EngineError, InputError, Problem, WorkbenchError
 from calib.inputs import adapters
 from calib.inputs.config import CycleConfig, InputName, InputSpec
 from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES
@@ -49,7 +52,9 @@ from calib.inputs.validate import (
     with_service,
 )
 
-SPILLED_MEDIAN_ROWS = 50_000_000  # past this many rows in an event table, medians from sorted windows (bounded memory)
+# Past this many rows in an event table, medians from sorted windows (a sort spills to disk; an engine's
+# own exact median holds a group's values in memory): DuckDB's is lean, Spark's keeps a boxed count per value.
+SPILLED_MEDIAN_ROWS = {"duckdb": 50_000_000, "pyspark": 2_000_000}
 VENDOR_ROW_IDS = ("id", "deploy_id", "change_id", "incident_id")  # a vendor table's own row id (DevLake, Four Keys)
 KEYS: dict[InputName, str] = {  # what names a database row in messages
     "deployments": "deployment_id",
@@ -106,8 +111,8 @@ def load_cycle(
             if table is not None:
                 events[name], sources[name] = table, source
     largest = max((sources[name].rows for name in events), default=0)
-    if engine.median is None and engine.name == "duckdb" and largest > SPILLED_MEDIAN_ROWS:
-        engine.median = "window"  # DuckDB's median keeps a group's values in memory; a sort spills to disk
+    if engine.median is None and largest > SPILLED_MEDIAN_ROWS.get(engine.name, largest):
+        engine.median = "window"  # the engine's median keeps a group's values in memory; a sort spills to disk
     problems += _across(engine, config, events, tables, today)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
@@ -130,20 +135,28 @@ def connection_url(text: str, environ: Mapping[str, str]) -> str:
 
 
 def _engine_for(config: CycleConfig, environ: Mapping[str, str]) -> Engine:
-    """DuckDB in this process, unless the event inputs name a database (one, the same for all)."""
+    """The config's engine; else the database the event inputs name (one, the same for all); else DuckDB."""
     named = {spec.connection for name, spec in config.inputs.items() if name in EVENT_INPUTS and spec.connection}
-    if not named:
-        return connect()
     if len(named) > 1:
         shown = ", ".join(sorted(redact(c) for c in named))
         raise InputError([Problem("config", None, "connection", shown, "one database for every event input")])
-    (text,) = named
+    if config.engine is not None and named and named != {config.engine}:
+        shown = redact(config.engine)
+        expected = f"the database the event inputs name ({redact(next(iter(named)))}): tables are read where they live"
+        raise InputError([Problem("config", None, "engine", shown, expected)])
+    text = config.engine or next(iter(named), None)
+    if text is None:
+        return connect()
     url = connection_url(text, environ)
+    key = "engine" if config.engine else "connection"
     try:
         return connect(url)
-    except Exception as exc:  # drivers raise their own kinds; the message may carry the URL
+    except EngineError as exc:
         said = redact(str(exc).replace(url, redact(url)))
-        problem = Problem("config", None, "connection", redact(text), f"a database to connect to ({said})")
+        raise InputError([Problem("config", None, key, redact(text), f"an engine to run on ({said})")]) from None
+    except Exception as exc:  # drivers raise their own kinds; the message may carry the URL
+        said = redact(str(exc).replace(url, redact(url))).strip().splitlines()[0]
+        problem = Problem("config", None, key, redact(text), f"a database to connect to ({said})")
         raise InputError([problem]) from None
 
 
@@ -186,9 +199,11 @@ def _typed_once(
     shown = config.shown(name)
     try:
         kept = engine.cache(checked, session=True)
-    except Exception:  # DuckDB's message names no column and shows raw bytes: the careful reader names the row
+    except Exception:  # the engine's message names no column and shows raw bytes: the careful reader names the row
         frame = read_input(config, name, config.input_path(name), shown)
         kept = checks.with_types(engine.frame(frame), name)
+        engine.tell(f"{shown} read by calib.inputs.load: {engine.name} could not parse it")
+        source = dataclasses.replace(source, engine=None)  # lineage: read by pandas, not by the engine
     rows = int(engine.execute(kept.count().as_table(), f"rows of {shown}").iloc[0, 0])
     if rows == 0:
         raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
@@ -197,7 +212,7 @@ def _typed_once(
 
 def _key(config: CycleConfig, name: InputName) -> str | None:
     """The id column naming a row in messages, for a database table (which has no row numbers)."""
-    return KEYS[name] if config.inputs[name].connection else None
+    return KEYS[name] if config.inputs[name].table else None
 
 
 def _scanned_csv(source: Source, spec: InputSpec) -> bool:
@@ -209,23 +224,24 @@ def _scanned_csv(source: Source, spec: InputSpec) -> bool:
 
 
 def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec, shown: str) -> tuple[ir.Table, Source]:
-    if spec.connection is not None:
+    if spec.table is not None:
         try:
-            table = engine.backend.table(spec.table)
+            table = engine.read_table(spec.table)
         except Exception:
             raise InputError([Problem(shown, None, None, None, "a table of that name in the database")]) from None
         if spec.format != "canonical":
-            return _vendor_table(engine, config, name, table, shown)
+            return _vendor_table(engine, config, name, table.drop(ROW) if ROW in table.columns else table, shown)
         table = _renamed(table, config.columns.get(name, {}), spec.service)
-        order = [c for c in (*checks.SLO_KEY, "_")[: 3 if name == "slos" else 0] if c in table.columns] or [KEYS[name]]
-        table = table.mutate(**{ROW: ibis.row_number().over(order_by=order) + 2})
+        if ROW not in table.columns:  # Spark numbers a table's rows by a hash (engine.read_table): no global window
+            order = [c for c in (*checks.SLO_KEY, "_")[: 3 if name == "slos" else 0] if c in table.columns]
+            table = table.mutate(**{ROW: ibis.row_number().over(order_by=order or [KEYS[name]]) + 2})
         rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
         at = engine.log[-1]["at"]
         source = Source(name, None, None, None, rows, "canonical", engine.name, engine.url, spec.table, at)
         return table, source
     path = config.input_path(name)
     suffix = path.suffix.lower()
-    direct = spec.format == "canonical" and engine.name == "duckdb" and not spec.sheet
+    direct = spec.format == "canonical" and engine.reads_files and not spec.sheet
     if direct and (suffix in CSV_SUFFIXES or suffix in PARQUET_SUFFIXES or path.is_dir() or "*" in path.name):
         text = suffix in CSV_SUFFIXES  # parsed whole, counted and checked by `_typed_once`
         table = _scanned(engine, path, shown, config.columns.get(name, {}), spec.service, probe=not text)
