@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -145,3 +148,48 @@ def test_a_long_query_tells_how_far_along_it_is(monkeypatch):
     engine.execute(numbers.group_by(key=numbers.x % 2_000_003).agg(n=numbers.x.count()), "grouping")
     watched = [line for line in told if "grouping ... " in line and line.endswith(("%", "running"))]
     assert watched and "grouping: 2,000,003 rows back in" in told[-1]  # then the result, once
+
+
+# -- naming the engine --------------------------------------------------------------------------
+
+
+def _calib(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "calib.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("how", "engine", "said"),
+    [
+        ("--engine", "sparky", "error: --engine: value 'sparky': expected duckdb (the default), pyspark"),
+        ("config", "mysql://calib:s3cret@db/lake", "key engine: expected duckdb (the default), pyspark"),
+        ("--engine", "sc://127.0.0.1:{port}/;token=s3cret", "no Spark Connect server answers at 127.0.0.1:{port}"),
+        ("config", "postgresql://calib:s3cret@127.0.0.1:{port}/lake", "error: cycle.yml, key engine: value 'postgresql://calib:***@127.0.0.1:{port}/lake'"),
+    ],
+)
+def test_a_bad_or_unreachable_engine_is_one_line_and_exit_1_without_its_secret(tiny_cycle, how, engine, said):
+    from calib.bench.dashboard import free_port
+
+    port = str(free_port())
+    engine, said = engine.replace("{port}", port), said.replace("{port}", port)
+    if how == "config":
+        run = _calib("validate", str(tiny_cycle(config=lambda text: text + f"engine: '{engine}'\n")))
+    else:
+        run = _calib("validate", str(tiny_cycle()), "--engine", engine)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len([line for line in lines if line.startswith("error: ")]) == 1, run.stderr
+    assert said in run.stderr and "s3cret" not in run.stderr + run.stdout and "Traceback" not in run.stderr
+
+
+def test_the_engine_named_runs_the_delivery_stage_and_lineage_names_it(tiny_cycle, tmp_path):
+    from calib.outputs.report.prepare import prepare_results, report_context
+    from calib.outputs.report.sections import engine_header
+
+    database = tmp_path / "lake.duckdb"
+    config = tiny_cycle(config=lambda text: text + f"engine: 'duckdb://{database}'\n")
+    prepared = prepare_results(config, tmp_path / "out")
+    assert prepared.normalized.data.engine.url == f"duckdb://{database}" and database.is_file()
+    assert prepared.lineage["engine"] == f"duckdb (duckdb://{database})"
+    header = engine_header(report_context(tmp_path / "out", config))[0].text
+    assert f"computed on **duckdb (duckdb://{database})**" in header.replace("\\", "")
+    by_option = prepare_results(config, tmp_path / "again", engine="duckdb")
+    assert by_option.lineage["engine"] == "duckdb"

@@ -112,6 +112,8 @@ class Engine:
         """A pandas frame (indexed by source row) as an in-memory table with `_row`."""
         table = frame.reset_index(names=ROW)
         table[ROW] = table[ROW].astype("int64")
+        empty = [c for c in table.columns if table[c].dtype == object and table[c].isna().all()]
+        table[empty] = table[empty].astype("str")  # typed as text: PostgreSQL refuses columns typed null
         return ibis.memtable(table)
 
     def execute(self, expr: ibis.Expr, what: str) -> pd.DataFrame:

@@ -137,13 +137,16 @@ def connection_url(text: str, environ: Mapping[str, str]) -> str:
 def _engine_for(config: CycleConfig, environ: Mapping[str, str]) -> Engine:
     """The config's engine; else the database the event inputs name (one, the same for all); else DuckDB."""
     named = {spec.connection for name, spec in config.inputs.items() if name in EVENT_INPUTS and spec.connection}
+    shown = config.source.name if config.source is not None else "config"
+
+    def problem(key: str, value: str, expected: str) -> InputError:
+        return InputError([Problem(shown, None, key, value, expected, column_label="key")])
+
     if len(named) > 1:
-        shown = ", ".join(sorted(redact(c) for c in named))
-        raise InputError([Problem("config", None, "connection", shown, "one database for every event input")])
+        raise problem("connection", ", ".join(sorted(redact(c) for c in named)), "one database for every event input")
     if config.engine is not None and named and named != {config.engine}:
-        shown = redact(config.engine)
-        expected = f"the database the event inputs name ({redact(next(iter(named)))}): tables are read where they live"
-        raise InputError([Problem("config", None, "engine", shown, expected)])
+        where = redact(next(iter(named)))
+        raise problem("engine", redact(config.engine), f"the database the event inputs name ({where}), or no engine")
     text = config.engine or next(iter(named), None)
     if text is None:
         return connect()
@@ -153,11 +156,10 @@ def _engine_for(config: CycleConfig, environ: Mapping[str, str]) -> Engine:
         return connect(url)
     except EngineError as exc:
         said = redact(str(exc).replace(url, redact(url)))
-        raise InputError([Problem("config", None, key, redact(text), f"an engine to run on ({said})")]) from None
+        raise problem(key, redact(text), f"an engine to run on ({said})") from None
     except Exception as exc:  # drivers raise their own kinds; the message may carry the URL
         said = redact(str(exc).replace(url, redact(url))).strip().splitlines()[0]
-        problem = Problem("config", None, key, redact(text), f"a database to connect to ({said})")
-        raise InputError([problem]) from None
+        raise problem(key, redact(text), f"a database to connect to ({said})") from None
 
 
 def _open_event(
