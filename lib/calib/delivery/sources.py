@@ -106,14 +106,14 @@ def load_cycle(
     events: dict[InputName, ir.Table] = {}
     for name in EVENT_INPUTS:
         if name in config.inputs:
-            table, source, found = _open_event(engine, config, name)
+            table, source, found = _open_event(engine, config, name, today)
             problems += found
             if table is not None:
                 events[name], sources[name] = table, source
     largest = max((sources[name].rows for name in events), default=0)
     if engine.median is None and largest > SPILLED_MEDIAN_ROWS.get(engine.name, largest):
         engine.median = "window"  # the engine's median keeps a group's values in memory; a sort spills to disk
-    problems += _across(engine, config, events, tables, today)
+    problems += _across(engine, config, events, tables)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if errors:
@@ -163,9 +163,9 @@ def _engine_for(config: CycleConfig, environ: Mapping[str, str]) -> Engine:
 
 
 def _open_event(
-    engine: Engine, config: CycleConfig, name: InputName
+    engine: Engine, config: CycleConfig, name: InputName, today: dt.date
 ) -> tuple[ir.Table | None, Source | None, list[Problem]]:
-    """One event input as a typed engine table, its lineage and its problems."""
+    """One event input as a typed engine table, its lineage and its problems (its rows' in one query)."""
     spec = config.inputs[name]
     shown = config.shown(name)
     try:
@@ -182,7 +182,14 @@ def _open_event(
         except WorkbenchError as exc:
             return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
-    problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
+    found = checks.row_checks(name, checked.columns)
+    found += checks.late_checks(checked, name, today, max(c.end for c in config.cycles))
+    rows, found_problems = checks.counted_checks(engine, checked, found, shown, key=key)
+    problems += found_problems
+    if _scanned_csv(source, spec):
+        if rows == 0:
+            return None, None, [Problem(shown, None, None, None, "a header row and at least one data row")]
+        source = dataclasses.replace(source, rows=rows)
     if name == "slos":  # as written, before percents become ratios
         problems += checks.low_slo_targets(engine, checked, shown)
     typed = checks.canonical(checked)
@@ -193,7 +200,7 @@ def _open_event(
 def _typed_once(
     engine: Engine, config: CycleConfig, name: InputName, checked: ir.Table, source: Source
 ) -> tuple[ir.Table, Source]:
-    """A scanned CSV file's text typed once into a temporary table (not by every query), and counted.
+    """A scanned CSV file's text typed once into a temporary table (not by every query).
 
     Parsing the whole file is what finds a malformed row or bytes that are not UTF-8 anywhere in
     it: then `calib.inputs.load` reads the file instead, and names the problem and its row.
@@ -206,10 +213,7 @@ def _typed_once(
         kept = checks.with_types(engine.frame(frame), name)
         engine.tell(f"{shown} read by calib.inputs.load: {engine.name} could not parse it")
         source = dataclasses.replace(source, engine=None)  # lineage: read by pandas, not by the engine
-    rows = int(engine.execute(kept.count().as_table(), f"rows of {shown}").iloc[0, 0])
-    if rows == 0:
-        raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
-    return kept, dataclasses.replace(source, rows=rows)
+    return kept, source  # counted with its checks
 
 
 def _key(config: CycleConfig, name: InputName) -> str | None:
@@ -255,7 +259,7 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
                 raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
             return table, _lineage(name, path, rows, spec.format, engine)
     frame = read_input(config, name, path, shown)
-    return engine.frame(frame), _lineage(name, path, len(frame), spec.format, engine)
+    return engine.frame(frame), _lineage(name, path, len(frame), spec.format, None)  # read by pandas, then sent
 
 
 def _vendor_table(
@@ -317,14 +321,16 @@ def _renamed(table: ir.Table, rename: Mapping[str, str], service: str | None) ->
     return table
 
 
-def _lineage(name: InputName, path: Path, rows: int, fmt: str, engine: Engine) -> Source:
+def _lineage(name: InputName, path: Path, rows: int, fmt: str, engine: Engine | None) -> Source:
+    """A file's lineage; `engine` read it (None: calib.inputs.load did)."""
+    reader = engine.name if engine is not None else None
     if path.is_file():
-        return file_source(name, path, rows, fmt, engine.name)
+        return file_source(name, path, rows, fmt, reader)
     files = sorted(path.glob("*.parquet")) if path.is_dir() else sorted(path.parent.glob(path.name))
     digest = hashlib.sha256()
     for file in files:
         digest.update(file_source(name, file, 0, fmt).sha256.encode())
-    return Source(name, path, sum(f.stat().st_size for f in files), digest.hexdigest(), rows, fmt, engine.name)
+    return Source(name, path, sum(f.stat().st_size for f in files), digest.hexdigest(), rows, fmt, reader)
 
 
 def _across(
@@ -332,9 +338,8 @@ def _across(
     config: CycleConfig,
     events: dict[InputName, ir.Table],
     tables: dict[InputName, pd.DataFrame],
-    today: dt.date,
 ) -> list[Problem]:
-    """Checks between the event tables and the others: references, owners, dates."""
+    """Checks between the event tables and the others: references to deployments, services no team owns."""
     problems = []
     if "deployments" in events:
         deployments = events["deployments"]
@@ -352,12 +357,6 @@ def _across(
                 )
     if "services" in tables:
         services = engine.frame(tables["services"][["service"]])
-        for name in ("deployments", "incidents", "slos"):
-            if name in events:
-                problems += checks.unowned_services(
-                    engine, events[name], services, config.shown(name), config.shown("services")
-                )
-    last_end = max(c.end for c in config.cycles)
-    for name, table in events.items():
-        problems += checks.late_events(engine, table, name, config.shown(name), today, last_end, key=_key(config, name))
+        named = [(config.shown(name), events[name]) for name in ("deployments", "incidents", "slos") if name in events]
+        problems += checks.unowned_services(engine, named, services, config.shown("services"))
     return problems
