@@ -190,3 +190,16 @@ def _dora(data) -> pd.DataFrame:
     out = team_dora(data, periods_from_cycles(data.config.cycles))
     return out.drop(columns=[c for c in out.columns if c.endswith("_level")], errors="ignore")
 
+
+
+def test_analyze_with_engine_pyspark_writes_the_tables_of_the_default_engine(spark, tiny_cycle, tmp_path, capsys):
+    from calib.cli import main
+
+    config = str(tiny_cycle())
+    assert main(["analyze", config, "--out", str(tmp_path / "duckdb")]) == 0
+    assert main(["analyze", config, "--engine", spark, "--out", str(tmp_path / "spark")]) == 0
+    written = sorted(p.name for p in (tmp_path / "duckdb" / "tables").iterdir())
+    assert "team_dora.csv" in written and sorted(p.name for p in (tmp_path / "spark" / "tables").iterdir()) == written
+    for name in written:
+        expected = (tmp_path / "duckdb" / "tables" / name).read_bytes()
+        assert (tmp_path / "spark" / "tables" / name).read_bytes() == expected, name

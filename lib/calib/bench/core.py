@@ -164,8 +164,8 @@ def delivery_benchmarks(scales: list[str]) -> int:
                 f"calib.bench.delivery.ROW_CHECKS, ACROSS_CHECKS, REFERENCE_SQL; DuckDB limited to {limit}{same})\n"
                 f"  ratio {ours['total_s'] / theirs['total_s']:.2f}x; without people, reviews and the other small "
                 f"inputs ({ours['small_inputs_s']:.1f} s, pandas) {events / theirs['total_s']:.2f}x (goal 1.2x); "
-                f"largest difference in team DORA {gap:.3g}; problems found alike: "
-                + ", ".join(f"{k} {v:,}" for k, v in theirs["problems"].items()),
+                f"largest difference in team DORA {gap:.3g}; problems: calib {ours['problems']:,}, the reference "
+                + (", ".join(f"{k} {v:,}" for k, v in theirs["problems"].items()) or "0"),
                 flush=True,
             )
     return 0

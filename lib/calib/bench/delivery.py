@@ -155,6 +155,7 @@ ACROSS_CHECKS = {  # name -> a query counting the rows with the problem, and one
     ),
 }
 EXAMPLES = 20  # rows listed per problem, as calib.delivery.checks.EXAMPLES
+EVENT_FILES = ("deployments.parquet", "changes.parquet", "incidents.parquet")  # what the reference checks
 COMPARED = ["deploy_days_per_week", "deployments", "lead_time_hours", "lead_time_n", "change_failure_rate",
             "time_to_restore_hours"]  # fmt: skip
 
@@ -253,7 +254,8 @@ def validate_run(config_path: str, memory_limit: str | None = None) -> dict:
 
     run = load_and_normalize(config_path, connect(memory_limit=memory_limit) if memory_limit else None)
     dora = run.normalized.team_dora
-    return {**run.figures, "dora": dora[["team", "period", *COMPARED]].to_json(orient="split")}
+    found = sum(1 + p.more for p in run.data.warnings if p.file.endswith(EVENT_FILES))  # rows with a problem
+    return {**run.figures, "problems": found, "dora": dora[["team", "period", *COMPARED]].to_json(orient="split")}
 
 
 def reference_run(config_path: str, memory_limit: str = REFERENCE_MEMORY) -> dict:

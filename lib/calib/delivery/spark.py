@@ -20,7 +20,7 @@ from calib.errors import EngineError
 
 CONNECT_PORT = 15002  # Spark Connect's default port
 CONNECT_TIMEOUT_S = 10  # how long to wait for a Spark Connect server to answer before saying it cannot be reached
-LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")  # errors only: no INFO/WARN lines on a terminal
+LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")  # quiet: Spark errors reach calib as exceptions
 # A local session: two cores' worth of tasks, a few shuffle partitions (small data sets, one machine),
 # no web UI, a modest driver heap (Spark spills to disk past it; the events never go through pandas).
 LOCAL_CONF = {
