@@ -203,3 +203,13 @@ def test_analyze_with_engine_pyspark_writes_the_tables_of_the_default_engine(spa
     for name in written:
         expected = (tmp_path / "duckdb" / "tables" / name).read_bytes()
         assert (tmp_path / "spark" / "tables" / name).read_bytes() == expected, name
+
+
+def test_a_file_changed_and_read_again_in_the_same_session_gives_its_new_rows(spark, tiny_cycle):
+    first = load_cycle(load_config(tiny_cycle()).with_engine(spark))  # its cached views stay
+    assert _dora(first)["deployments"].sum() == 3
+    fewer = "\n".join(TINY_FILES["deployments.csv"].splitlines()[:-1]) + "\n"  # D5 gone
+    again = load_cycle(load_config(tiny_cycle(files={"deployments.csv": fewer})).with_engine(spark))
+    assert _dora(again)["deployments"].sum() == 2  # not served from the first read's cache
+    first.engine.close()
+    again.engine.close()

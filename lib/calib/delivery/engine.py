@@ -181,10 +181,13 @@ class Engine:
         while self.temporary:
             self._drop(self.temporary.pop())
 
-    def close(self) -> None:
-        """Drop every table this engine made, those kept for the session too (a shared Spark session lives on)."""
+    def close(self, *, keep: int = 0) -> None:
+        """Drop every table this engine made, those kept for the session too (a shared Spark session lives on).
+
+        `keep`: leave the first `keep` of the kept tables (those made before a load that failed).
+        """
         self.release()
-        while self.kept:
+        while len(self.kept) > keep:
             self._drop(self.kept.pop())
 
     def _drop(self, name: str) -> None:
@@ -232,7 +235,7 @@ class Engine:
     def _spark_view(self, frame: Any) -> ibis.Table:
         """A Spark DataFrame as a temporary view the queries read (dropped with the session tables)."""
         view = f"calib_read_{uuid.uuid4().hex}"
-        frame.createOrReplaceTempView(view)
+        spark.as_view(frame, view)
         self.kept.append(view)
         return self.backend.table(view)
 

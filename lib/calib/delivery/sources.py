@@ -103,6 +103,7 @@ def load_cycle(
     except WorkbenchError as exc:
         raise InputError([p for p in problems if p.severity == "error"] + list(getattr(exc, "problems", []))) from None
     engine.progress = engine.progress or progress
+    made = len(engine.kept)  # tables kept before this load: a failed load drops only its own
     events: dict[InputName, ir.Table] = {}
     for name in EVENT_INPUTS:
         if name in config.inputs:
@@ -117,6 +118,7 @@ def load_cycle(
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if errors:
+        engine.close(keep=made)  # nothing will read them (on Spark: cached views, in memory)
         raise InputError(errors + warnings)
     ordered = {name: sources[name] for name in config.inputs if name in sources}
     return CycleData(config, tables, ordered, warnings, events=events, engine=engine)

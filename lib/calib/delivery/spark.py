@@ -101,6 +101,17 @@ def configured(session: Any) -> Any:
     return session
 
 
+def as_view(frame: Any, name: str) -> None:
+    """`frame` as the temporary view `name`, marked with its name.
+
+    Spark's cache matches a query to cached data by its plan: without the mark, a file read again
+    (changed since, in the same session) would be served from what an earlier read cached.
+    """
+    from pyspark.sql import functions as F
+
+    frame.select("*", F.lit(name).alias("_read")).createOrReplaceTempView(name)
+
+
 def read_csv(session: Any, path: str, separator: str, names: list[str], row: str) -> Any:
     """A CSV file read by Spark, every cell as text, with `row`: the row a person sees (the header is row 1).
 
