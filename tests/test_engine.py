@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import ibis
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
+from test_cli import calib
 from test_delivery_reference import REFERENCE, _same
 
 from calib.delivery import expressions
@@ -153,10 +151,6 @@ def test_a_long_query_tells_how_far_along_it_is(monkeypatch):
 # -- naming the engine --------------------------------------------------------------------------
 
 
-def _calib(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "calib.cli", *args], capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize(
     ("how", "engine", "said"),
     [
@@ -172,9 +166,9 @@ def test_a_bad_or_unreachable_engine_is_one_line_and_exit_1_without_its_secret(t
     port = str(free_port())
     engine, said = engine.replace("{port}", port), said.replace("{port}", port)
     if how == "config":
-        run = _calib("validate", str(tiny_cycle(config=lambda text: text + f"engine: '{engine}'\n")))
+        run = calib("validate", str(tiny_cycle(config=lambda text: text + f"engine: '{engine}'\n")))
     else:
-        run = _calib("validate", str(tiny_cycle()), "--engine", engine)
+        run = calib("validate", str(tiny_cycle()), "--engine", engine)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 1 and len([line for line in lines if line.startswith("error: ")]) == 1, run.stderr
     assert said in run.stderr and "s3cret" not in run.stderr + run.stdout and "Traceback" not in run.stderr
