@@ -80,9 +80,10 @@ def test_a_median_with_a_condition_runs_on_spark_and_duckdb(spark):
     for url in ("duckdb", spark):
         engine = connect(url)
         table = engine.frame(frame)
-        query = expressions.summary(table, ["g"], "x", "m", where=table.x > 1, n=table.count())
-        got = engine.execute(query, "median").set_index("g").sort_index()
-        assert np.allclose(got["m"].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12), url
+        for builtin in (True, False):  # the engine's own median, and the window form past SPILLED_MEDIAN_ROWS
+            query = expressions.summary(table, ["g"], "x", "m", where=table.x > 1, builtin=builtin, n=table.count())
+            got = engine.execute(query, "median").set_index("g").sort_index()
+            assert np.allclose(got["m"].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12), (url, builtin)
 
 
 def test_ibis_still_compiles_median_where_to_a_percentage_spark_refuses(spark):
@@ -213,3 +214,19 @@ def test_a_file_changed_and_read_again_in_the_same_session_gives_its_new_rows(sp
     assert _dora(again)["deployments"].sum() == 2  # not served from the first read's cache
     first.engine.close()
     again.engine.close()
+
+
+@pytest.mark.parametrize(
+    ("last_row", "expected"),
+    [
+        (b"D9,api-svc,2026-01-20T09:00:00Z,SUCC\xc9S,production,1\n", "expected UTF-8 text"),  # cp1252: U+FFFD
+        (b"D9,api-svc,2026-01-20T09:00:00Z,SUCCESS,production,1,extra\n", "row 107"),  # one cell too many
+    ],
+)
+def test_a_bad_row_in_a_csv_spark_reads_is_named_by_the_careful_reader(spark, tiny_cycle, last_row, expected):
+    rows = "".join(f"X{i},api-svc,2026-01-{5 + i % 20:02d}T10:00:00Z,SUCCESS,production,1\n" for i in range(100))
+    content = (TINY_FILES["deployments.csv"] + rows).encode() + last_row
+    with pytest.raises(InputError) as caught:
+        load_cycle(load_config(tiny_cycle(files={"deployments.csv": content})).with_engine(spark))
+    said = "\n".join(str(p) for p in caught.value.problems)
+    assert "deployments.csv" in said and expected in said

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
+import operator
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -55,6 +57,7 @@ from calib.inputs.validate import (
 # Past this many rows in an event table, medians from sorted windows (a sort spills to disk; an engine's
 # own exact median holds a group's values in memory): DuckDB's is lean, Spark's keeps a boxed count per value.
 SPILLED_MEDIAN_ROWS = {"duckdb": 50_000_000, "pyspark": 2_000_000}
+REPLACED = "\ufffd"  # what Spark makes of bytes that are not UTF-8
 VENDOR_ROW_IDS = ("id", "deploy_id", "change_id", "incident_id")  # a vendor table's own row id (DevLake, Four Keys)
 KEYS: dict[InputName, str] = {  # what names a database row in messages
     "deployments": "deployment_id",
@@ -180,7 +183,7 @@ def _open_event(
     checked = checks.with_types(raw, name, strip=_scanned_csv(source, spec), duckdb=engine.name == "duckdb")
     if _scanned_csv(source, spec):
         try:
-            checked, source = _typed_once(engine, config, name, checked, source)
+            checked, source = _typed_once(engine, config, name, raw, checked, source)
         except WorkbenchError as exc:
             return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
@@ -200,15 +203,21 @@ def _open_event(
 
 
 def _typed_once(
-    engine: Engine, config: CycleConfig, name: InputName, checked: ir.Table, source: Source
+    engine: Engine, config: CycleConfig, name: InputName, raw: ir.Table, checked: ir.Table, source: Source
 ) -> tuple[ir.Table, Source]:
     """A scanned CSV file's text typed once into a temporary table (not by every query).
 
     Parsing the whole file is what finds a malformed row or bytes that are not UTF-8 anywhere in
     it: then `calib.inputs.load` reads the file instead, and names the problem and its row.
+    Spark reads bytes that are not UTF-8 as U+FFFD without a word: there a query looks for it.
     """
     shown = config.shown(name)
     try:
+        if engine.name == "pyspark":
+            text = [raw[c].contains(REPLACED) for c in raw.columns if raw[c].type().is_string()]
+            replaced = functools.reduce(operator.or_, text, ibis.literal(False))
+            if engine.execute(raw.filter(replaced).limit(1), f"bytes that are not UTF-8 in {shown}").shape[0]:
+                raise ValueError(f"{shown}: bytes that are not UTF-8")
         kept = engine.cache(checked, session=True)
     except Exception:  # the engine's message names no column and shows raw bytes: the careful reader names the row
         frame = read_input(config, name, config.input_path(name), shown)
