@@ -128,6 +128,7 @@ def test_trino_has_no_median_in_ibis_hence_the_window_form():
             "postgresql://db.example/lake?user=calib&password=***",
         ),
         ("duckdb://", "duckdb://"),
+        ("sc://spark.example:443/;token=s3cret;use_ssl=true", "sc://spark.example:443/;token=***;use_ssl=true"),
     ],
 )
 def test_connection_strings_are_shown_without_their_password(url, shown):
