@@ -220,11 +220,12 @@ def test_a_file_changed_and_read_again_in_the_same_session_gives_its_new_rows(sp
     ("last_row", "expected"),
     [
         (b"D9,api-svc,2026-01-20T09:00:00Z,SUCC\xc9S,production,1\n", "expected UTF-8 text"),  # cp1252: U+FFFD
-        (b"D9,api-svc,2026-01-20T09:00:00Z,SUCCESS,production,1,extra\n", "row 107"),  # one cell too many
+        (b"D9,api-svc,2026-01-20T09:00:00Z,SUCCESS,production,1,extra\n", "row 2007"),  # one cell too many
     ],
 )
 def test_a_bad_row_in_a_csv_spark_reads_is_named_by_the_careful_reader(spark, tiny_cycle, last_row, expected):
-    rows = "".join(f"X{i},api-svc,2026-01-{5 + i % 20:02d}T10:00:00Z,SUCCESS,production,1\n" for i in range(100))
+    """The bad row lies past the first 64 KiB, which calib reads itself for the header (and checks)."""
+    rows = "".join(f"X{i},api-svc,2026-01-{5 + i % 20:02d}T10:00:00Z,SUCCESS,production,1\n" for i in range(2000))
     content = (TINY_FILES["deployments.csv"] + rows).encode() + last_row
     with pytest.raises(InputError) as caught:
         load_cycle(load_config(tiny_cycle(files={"deployments.csv": content})).with_engine(spark))
