@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -42,6 +43,7 @@ if not results:
     results = tempfile.mkdtemp(prefix="calib-report-")
     prepare_results(config, results, cycle=cycle, org=org, blind=blind, session=session or None, store=store or None)
 ctx = report_context(results, config, blind=blind, org=org, max_rows=max_rows)
+sections.show(sections.engine_header(ctx))  # where the delivery figures were computed (duckdb, pyspark, ...)
 sections.show(sections.session_header(ctx))  # which session "after calibration" means (nothing without one)
 
 # %% [markdown]

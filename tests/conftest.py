@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pg_server import postgres_server, store_url  # noqa: F401  (fixtures: a throwaway PostgreSQL, a fresh store)
+from spark_session import spark  # noqa: F401  (fixture: the local Spark session the tests share)
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

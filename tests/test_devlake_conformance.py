@@ -206,14 +206,14 @@ def _write_cycle(folder: Path, key: str, scenario: dict, start: str, end: str, o
     return out / "cycle.yml"
 
 
-def _load(folder: Path, key: str, scenario: dict, out: Path) -> Loaded:
-    """Load a scenario; an input with errors is reported and left out, so the rest can be compared."""
+def _load(folder: Path, key: str, scenario: dict, out: Path, engine: str | None = None) -> Loaded:
+    """Load a scenario (on `engine`, default DuckDB); an input with errors is reported and left out."""
     start, end = (day[:10] for day in scenario["range"])
     loaded = Loaded(key, scenario["project"], None)
     for _attempt in range(4):
         path = _write_cycle(folder, key, scenario, start, end, out, loaded.failed)
         try:
-            config = load_config(path)
+            config = load_config(path).with_engine(engine)
         except ConfigError as exc:
             loaded.errors += [str(p) for p in exc.problems]
             loaded.failed |= {n for n in ("deployments", "changes", "incidents") if n in SCENARIOS[key]}

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
+from test_cli import calib
 from test_delivery_reference import REFERENCE, _same
 
 from calib.delivery import expressions
@@ -127,6 +128,7 @@ def test_trino_has_no_median_in_ibis_hence_the_window_form():
             "postgresql://db.example/lake?user=calib&password=***",
         ),
         ("duckdb://", "duckdb://"),
+        ("sc://spark.example:443/;token=s3cret;use_ssl=true", "sc://spark.example:443/;token=***;use_ssl=true"),
     ],
 )
 def test_connection_strings_are_shown_without_their_password(url, shown):
@@ -159,3 +161,42 @@ def test_the_time_warnings_compile_for_each_engine(dialect):
     assert any(word in ibis.to_sql(counts, dialect=dialect).upper() for word in ("REGEXP", "RLIKE", " ~ "))
     late = late_changes(checks.canonical(checked), ibis.table(SCHEMAS["deployments"], name="deployments"), "prod")
     assert "_FINISHED" in ibis.to_sql(late, dialect=dialect).upper()
+# -- naming the engine --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("how", "engine", "said"),
+    [
+        ("--engine", "sparky", "error: --engine: value 'sparky': expected duckdb (the default), pyspark"),
+        ("config", "mysql://calib:s3cret@db/lake", "key engine: expected duckdb (the default), pyspark"),
+        ("--engine", "sc://127.0.0.1:{port}/;token=s3cret", "no Spark Connect server answers at 127.0.0.1:{port}"),
+        ("config", "postgresql://calib:s3cret@127.0.0.1:{port}/lake", "error: cycle.yml, key engine: value 'postgresql://calib:***@127.0.0.1:{port}/lake'"),
+    ],
+)
+def test_a_bad_or_unreachable_engine_is_one_line_and_exit_1_without_its_secret(tiny_cycle, how, engine, said):
+    from calib.bench.dashboard import free_port
+
+    port = str(free_port())
+    engine, said = engine.replace("{port}", port), said.replace("{port}", port)
+    if how == "config":
+        run = calib("validate", str(tiny_cycle(config=lambda text: text + f"engine: '{engine}'\n")))
+    else:
+        run = calib("validate", str(tiny_cycle()), "--engine", engine)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len([line for line in lines if line.startswith("error: ")]) == 1, run.stderr
+    assert said in run.stderr and "s3cret" not in run.stderr + run.stdout and "Traceback" not in run.stderr
+
+
+def test_the_engine_named_runs_the_delivery_stage_and_lineage_names_it(tiny_cycle, tmp_path):
+    from calib.outputs.report.prepare import prepare_results, report_context
+    from calib.outputs.report.sections import engine_header
+
+    database = tmp_path / "lake.duckdb"
+    config = tiny_cycle(config=lambda text: text + f"engine: 'duckdb://{database}'\n")
+    prepared = prepare_results(config, tmp_path / "out")
+    assert prepared.normalized.data.engine.url == f"duckdb://{database}" and database.is_file()
+    assert prepared.lineage["engine"] == f"duckdb (duckdb://{database})"
+    header = engine_header(report_context(tmp_path / "out", config))[0].text
+    assert f"computed on **duckdb (duckdb://{database})**" in header.replace("\\", "")
+    by_option = prepare_results(config, tmp_path / "again", engine="duckdb")
+    assert by_option.lineage["engine"] == "duckdb"

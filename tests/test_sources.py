@@ -137,7 +137,7 @@ def test_large_event_tables_take_the_spilling_median_and_the_same_figures(tiny_c
     from calib.delivery import sources
 
     expected = _dora(load_cycle(load_config(tiny_cycle())))
-    monkeypatch.setattr(sources, "SPILLED_MEDIAN_ROWS", 3)  # the tiny deployments (5 rows) count as large
+    monkeypatch.setitem(sources.SPILLED_MEDIAN_ROWS, "duckdb", 3)  # the tiny deployments (5 rows) count as large
     data = load_cycle(load_config(tiny_cycle()))
     assert data.engine.median == "window"
     pd.testing.assert_frame_equal(_dora(data), expected)

@@ -45,7 +45,7 @@ def _validate(args: argparse.Namespace) -> int:
     from calib.outputs.summary import summarize
 
     progress = _progress(args)
-    normalized = normalize(load_cycle(load_config(args.config), progress=progress))
+    normalized = normalize(load_cycle(load_config(args.config).with_engine(args.engine), progress=progress))
     if progress:
         progress.done()
     print(summarize(normalized))
@@ -59,7 +59,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from calib.inputs.config import load_config
 
     progress = _progress(args)
-    normalized = normalize(load_cycle(load_config(args.config), progress=progress))
+    normalized = normalize(load_cycle(load_config(args.config).with_engine(args.engine), progress=progress))
     if progress:
         progress("analyses ...")
     analysis = run_analyses(normalized)
@@ -153,6 +153,12 @@ def _generate_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+ENGINE_HELP = (
+    "where the delivery stage runs (reading, checks, DORA, SLOs): duckdb (default), pyspark (a local Spark "
+    "session), postgresql://user@host/db or sc://host:15002 (Spark Connect); default: the config's engine"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -165,11 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a cycle's inputs and print a summary")
     validate.add_argument("config", help="the cycle config (YAML)")
+    validate.add_argument("--engine", default=None, help=ENGINE_HELP)
     validate.set_defaults(run=_validate)
 
     analyze = commands.add_parser("analyze", help="run every analysis; write findings.json and tables/")
     analyze.add_argument("config", help="the cycle config (YAML)")
     analyze.add_argument("--out", default="reports/analysis", help="output folder (default: reports/analysis)")
+    analyze.add_argument("--engine", default=None, help=ENGINE_HELP)
     analyze.set_defaults(run=_analyze)
 
     report = commands.add_parser("report", help="the cycle report: self-contained HTML, findings.json, tables/")
@@ -177,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--cycle", default=None, help="the cycle to report (default: the config's)")
     report.add_argument("--org", default=None, help="only this org or sub-org (teams.org)")
     report.add_argument("--out", default="reports/cycle-report", help="output folder (replaced whole on success)")
+    report.add_argument("--engine", default=None, help=ENGINE_HELP)
     report.add_argument(
         "--blind", action="store_true", help="pseudonyms instead of names and ids; no protected attributes"
     )

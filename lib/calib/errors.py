@@ -78,6 +78,10 @@ class InputError(WorkbenchError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class EngineError(WorkbenchError):
+    """The delivery engine named cannot be started or reached (one line, never a password)."""
+
+
 class PolicyError(WorkbenchError):
     """An analysis was asked to rank people by a contextual metric or use a forbidden one."""
 

@@ -7,9 +7,10 @@ incidents some of which name the deployment that caused them.
 
 Three figures side by side, each in its own process (its peak RSS is its own):
 - `calib validate` (every input read and checked, team DORA and SLOs computed);
-- REFERENCE_SQL: one hand-written DuckDB query computing the same team DORA over the same files,
-  and the largest difference between its figures and calib's; at 10M it runs twice, with DuckDB
-  held to calib's own memory limit (1 GB: both spill alike) and to REFERENCE_MEMORY;
+- the reference: the same exact checks written by hand (ROW_CHECKS, ACROSS_CHECKS) and one
+  hand-written DuckDB query computing the same team DORA (REFERENCE_SQL) over the same files, and the
+  largest difference between its figures and calib's; at 10M it runs twice, with DuckDB held to
+  calib's own memory limit (1 GB: both spill alike) and to REFERENCE_MEMORY;
 - the 1M-deployment bench of `calib.bench.core` is run there, unchanged.
 Printed, never asserted: machines are shared.
 """
@@ -94,6 +95,67 @@ FROM per_week LEFT JOIN counts USING (team, period) LEFT JOIN lead USING (team, 
 LEFT JOIN restore USING (team, period)
 ORDER BY period, team
 """
+# The checks `calib validate` runs on these events, written by hand as DuckDB queries over the same
+# files, each exact: one pass per table counting every row breaking each row check, the repeated ids
+# counted by a group-by, references to unknown deployments by an anti-join over every deployment id,
+# services no team owns; then, as calib does, the first EXAMPLES rows of each problem found. With
+# REFERENCE_SQL it is what calib validate is held to. {tomorrow} and {after}: the first instant after
+# today and after the last cycle.
+ROW_CHECKS = {
+    "deployments": [
+        "deployment_id IS NULL", "service IS NULL", "finished_at IS NULL", "result IS NULL", "environment IS NULL",
+        "result IS NOT NULL AND upper(result) NOT IN ({results})",
+        "finished_at >= TIMESTAMPTZ '{tomorrow}'",
+        "finished_at >= TIMESTAMPTZ '{after}' AND finished_at < TIMESTAMPTZ '{tomorrow}'",
+    ],
+    "changes": [
+        "change_id IS NULL", "deployment_id IS NULL", "created_at IS NULL",
+        "created_at >= TIMESTAMPTZ '{tomorrow}'",
+        "created_at >= TIMESTAMPTZ '{after}' AND created_at < TIMESTAMPTZ '{tomorrow}'",
+    ],
+    "incidents": [
+        "incident_id IS NULL", "service IS NULL", "started_at IS NULL", "resolved_at < started_at",
+        "started_at >= TIMESTAMPTZ '{tomorrow}'",
+        "started_at >= TIMESTAMPTZ '{after}' AND started_at < TIMESTAMPTZ '{tomorrow}'",
+        "resolved_at >= TIMESTAMPTZ '{tomorrow}'",
+    ],
+}  # fmt: skip
+ACROSS_CHECKS = {  # name -> a query counting the rows with the problem, and one listing them
+    "repeated change_id": (
+        "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM changes WHERE change_id IS NOT NULL "
+        "GROUP BY change_id HAVING count(*) > 1)",
+        "SELECT _row, change_id FROM (SELECT _row, change_id, row_number() OVER (PARTITION BY change_id ORDER BY "
+        "_row) AS nth FROM changes WHERE change_id IN (SELECT change_id FROM changes GROUP BY change_id "
+        "HAVING count(*) > 1)) WHERE nth > 1",
+    ),
+    "repeated incident_id": (
+        "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM incidents WHERE incident_id IS NOT NULL "
+        "GROUP BY incident_id HAVING count(*) > 1)",
+        "SELECT _row, incident_id FROM (SELECT _row, incident_id, row_number() OVER (PARTITION BY incident_id ORDER "
+        "BY _row) AS nth FROM incidents WHERE incident_id IN (SELECT incident_id FROM incidents GROUP BY incident_id "
+        "HAVING count(*) > 1)) WHERE nth > 1",
+    ),
+    "changes naming no deployment": (
+        "SELECT count(*) FROM changes c ANTI JOIN deployments d ON c.deployment_id = d.deployment_id "
+        "WHERE c.deployment_id IS NOT NULL",
+        "SELECT c._row, c.deployment_id FROM changes c ANTI JOIN deployments d ON c.deployment_id = d.deployment_id "
+        "WHERE c.deployment_id IS NOT NULL",
+    ),
+    "incidents naming no deployment": (
+        "SELECT count(*) FROM incidents i ANTI JOIN deployments d ON i.caused_by_deployment_id = d.deployment_id "
+        "WHERE i.caused_by_deployment_id IS NOT NULL",
+        "SELECT i._row, i.caused_by_deployment_id FROM incidents i ANTI JOIN deployments d "
+        "ON i.caused_by_deployment_id = d.deployment_id WHERE i.caused_by_deployment_id IS NOT NULL",
+    ),
+    "services no team owns": (
+        "SELECT count(*) FROM (SELECT service FROM deployments UNION SELECT service FROM incidents) "
+        "WHERE service NOT IN (SELECT service FROM services)",
+        "SELECT 0 AS _row, service FROM (SELECT service FROM deployments UNION SELECT service FROM incidents) "
+        "WHERE service NOT IN (SELECT service FROM services)",
+    ),
+}
+EXAMPLES = 20  # rows listed per problem, as calib.delivery.checks.EXAMPLES
+EVENT_FILES = ("deployments.parquet", "changes.parquet", "incidents.parquet")  # what the reference checks
 COMPARED = ["deploy_days_per_week", "deployments", "lead_time_hours", "lead_time_n", "change_failure_rate",
             "time_to_restore_hours"]  # fmt: skip
 
@@ -192,24 +254,64 @@ def validate_run(config_path: str, memory_limit: str | None = None) -> dict:
 
     run = load_and_normalize(config_path, connect(memory_limit=memory_limit) if memory_limit else None)
     dora = run.normalized.team_dora
-    return {**run.figures, "dora": dora[["team", "period", *COMPARED]].to_json(orient="split")}
+    found = sum(1 + p.more for p in run.data.warnings if p.file.endswith(EVENT_FILES))  # rows with a problem
+    return {**run.figures, "problems": found, "dora": dora[["team", "period", *COMPARED]].to_json(orient="split")}
 
 
 def reference_run(config_path: str, memory_limit: str = REFERENCE_MEMORY) -> dict:
-    """REFERENCE_SQL on the org's files, in DuckDB limited to `memory_limit`; its figures, time and peak RSS."""
+    """The hand-written checks and REFERENCE_SQL on the org's files, in DuckDB limited to `memory_limit`.
+
+    Returns the team DORA, the time of the checks and of the DORA query, their total, the rows
+    found with each problem, and this process's peak RSS.
+    """
+    import datetime as dt
+
     import duckdb
 
+    from calib.inputs.config import load_config
+    from calib.inputs.schemas import DEPLOY_RESULTS
+
     folder = Path(config_path).parent
-    sql = REFERENCE_SQL.format(**{n: folder / f"{n}.parquet" for n in ("deployments", "changes", "incidents")},
-                               services=folder / "services.csv")  # fmt: skip
+    files = {n: folder / f"{n}.parquet" for n in ("deployments", "changes", "incidents")}
+    last_end = max(c.end for c in load_config(config_path).cycles)
+    today = dt.date.today()
+    marks = {
+        "tomorrow": f"{today + dt.timedelta(days=1)} 00:00:00+00",
+        "after": f"{last_end + dt.timedelta(days=1)} 00:00:00+00",
+        "results": ", ".join(f"'{r}'" for r in DEPLOY_RESULTS),
+    }
     started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{memory_limit}'")  # a shared machine: spill rather than take it all
     con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='calib-reference-')}'")  # not ./.tmp
+    for name, path in files.items():
+        con.execute(
+            f"CREATE VIEW {name} AS SELECT * EXCLUDE (file_row_number), file_row_number + 2 AS _row "
+            f"FROM read_parquet('{path}', file_row_number = true)"
+        )
+    con.execute(f"CREATE VIEW services AS SELECT * FROM read_csv('{folder / 'services.csv'}', all_varchar = true)")
+    found: dict[str, int] = {}
+    for name, conditions in ROW_CHECKS.items():
+        written = [c.format(**marks) for c in conditions]
+        counts = con.execute(f"SELECT {', '.join(f'count_if({c})' for c in written)} FROM {name}").fetchone()
+        for condition, count in zip(written, counts, strict=True):
+            found[f"{name}: {condition}"] = int(count)
+            if count:
+                con.execute(f"SELECT _row FROM {name} WHERE {condition} ORDER BY _row LIMIT {EXAMPLES}").fetchall()
+    for name, (count_sql, list_sql) in ACROSS_CHECKS.items():
+        found[name] = int(con.execute(count_sql).fetchone()[0])
+        if found[name]:
+            con.execute(f"SELECT * FROM ({list_sql}) ORDER BY 1 LIMIT {EXAMPLES}").fetchall()
+    checked = time.perf_counter()
+    sql = REFERENCE_SQL.format(**files, services=folder / "services.csv")
     result = con.execute(sql).df()
+    done = time.perf_counter()
     return {
-        "total_s": time.perf_counter() - started,
+        "total_s": done - started,
+        "checks_s": checked - started,
+        "dora_s": done - checked,
+        "problems": {k: v for k, v in found.items() if v},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "dora": result.to_json(orient="split"),
     }

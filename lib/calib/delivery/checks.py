@@ -61,6 +61,7 @@ class Check:
     bad: Callable[[ir.Table], ir.BooleanValue]
     value: Callable[[ir.Table], ir.Value] | None = None
     severity: Severity = "error"
+    shown: Callable[[object], str | None] | None = None  # how a value is written in the message (default: str)
 
 
 # -- typing -------------------------------------------------------------------------------------
@@ -282,16 +283,21 @@ def run_checks(
     """
     if not checks:
         return []
-    counts = engine.execute(
-        table.aggregate(**{f"c{i}": expressions.count_true(check.bad(table)) for i, check in enumerate(checks)}),
-        f"checks of {shown}",
-    ).iloc[0]
+    return counted_checks(engine, table, checks, shown, key=key)[1]
+
+
+def counted_checks(
+    engine: Engine, table: ir.Table, checks: Sequence[Check], shown: str, *, key: str | None = None
+) -> tuple[int, list[Problem]]:
+    """The table's rows, and its problems (as `run_checks`), counted in the same query."""
+    aggregates = {f"c{i}": expressions.count_true(check.bad(table)) for i, check in enumerate(checks)}
+    counts = engine.execute(table.aggregate(_rows=table.count(), **aggregates), f"checks of {shown}").iloc[0]
     problems = []
     for i, check in enumerate(checks):
-        total = int(counts[f"c{i}"] or 0)
+        total = int(counts[f"c{i}"])  # count_true: 0, never NULL
         if total:
             problems += _examples(engine, table, check, shown, total, key)
-    return problems
+    return int(counts["_rows"]), problems
 
 
 def _examples(engine: Engine, table: ir.Table, check: Check, shown: str, total: int, key: str | None) -> list[Problem]:
@@ -305,7 +311,7 @@ def _examples(engine: Engine, table: ir.Table, check: Check, shown: str, total: 
             shown,
             int(row[ROW]),
             check.column,
-            _shown_value(row["_value"]),
+            (check.shown or _shown_value)(row["_value"]),
             check.expected,
             check.severity,
             key=f"{key} {row['_key']}" if key else None,
@@ -338,13 +344,16 @@ def duplicate_ids(
     required = [c for c in columns if c != "window_end"]  # a missing value is reported on its own
     ids = table.filter(*[table[c].notnull() for c in required])
     counted = ids.group_by(columns).agg(_n=ibis._.count()).filter(ibis._._n > 1)  # no row: a lighter pass
-    total = int(engine.execute(counted.aggregate(n=(counted._n - 1).sum()), f"repeated ids in {shown}").iloc[0, 0] or 0)
+    repeats = counted.aggregate(n=(counted._n - 1).sum().coalesce(0))
+    total = int(engine.execute(repeats, f"repeated ids in {shown}").iloc[0, 0])
     if not total:
         return []
-    repeated = ids.group_by(columns).agg(_n=ibis._.count(), _first=ids[ROW].min()).filter(ibis._._n > 1)
-    repeated = repeated.rename({f"_key_{c}": c for c in columns})
+    repeated = counted.select(*columns).rename({f"_key_{c}": c for c in columns})
     same = [ids[c].identical_to(repeated[f"_key_{c}"]) for c in columns]
-    repeats = ids.join(repeated, same).filter(lambda t: t[ROW] != t._first)
+    rows = ids.join(repeated, same)
+    # Numbered within each repeated id (a window per id, never over the whole table); ties in `_row`
+    # (equal rows of a table numbered by a hash) still leave one first row and the rest repeats.
+    repeats = rows.mutate(_nth=ibis.row_number().over(group_by=columns, order_by=rows[ROW])).filter(ibis._._nth > 0)
     check = Check(column, expected, lambda t: t[columns[0]].notnull(), lambda t: t[columns[0]])
     return _examples(engine, repeats, check, shown, total, key)
 
@@ -370,27 +379,29 @@ def unknown_references(
     return run_checks(engine, unknown, [check], shown, key=key)
 
 
-def unowned_services(engine: Engine, table: ir.Table, services: ir.Table, shown: str, listed: str) -> list[Problem]:
-    """One warning per service named in `table` that the services input does not list."""
-    named = table.select("service").filter(ibis._.service.notnull()).distinct()
-    unowned = named.anti_join(services.select("service"), "service").order_by("service")
+def unowned_services(
+    engine: Engine, tables: Sequence[tuple[str, ir.Table]], services: ir.Table, listed: str
+) -> list[Problem]:
+    """One warning per service named in each (shown, table) of `tables` that the services input does not list.
+
+    One query for all the tables.
+    """
+    named = [
+        table.select("service", _in=ibis.literal(i)).filter(ibis._.service.notnull()).distinct()
+        for i, (_, table) in enumerate(tables)
+    ]
+    if not named:
+        return []
+    union = named[0].union(*named[1:], distinct=False) if len(named) > 1 else named[0]
+    unowned = union.anti_join(services.select("service"), "service").order_by(["_in", "service"])
     expected = f"a service listed in {listed}; it counts for no team"
     return [
-        Problem(shown, None, "service", str(service), expected, "warning")
-        for service in engine.execute(unowned, f"services of {shown}")["service"]
+        Problem(tables[int(row["_in"])][0], None, "service", str(row["service"]), expected, "warning")
+        for _, row in engine.execute(unowned, "services no team owns").iterrows()
     ]
 
 
-def late_events(
-    engine: Engine,
-    table: ir.Table,
-    name: InputName,
-    shown: str,
-    today: dt.date,
-    last_end: dt.date,
-    *,
-    key: str | None = None,
-) -> list[Problem]:
+def late_checks(table: ir.Table, name: InputName, today: dt.date, last_end: dt.date) -> list[Check]:
     """Warnings for events dated after today, or after the last cycle's end (where that matters)."""
     checks = []
     for column, what, cycle_bound in LATE.get(name, ()):
@@ -405,6 +416,7 @@ def late_events(
                 lambda t, c=column, f=future: t[c] >= f,
                 lambda t, c=column: t[c],
                 "warning",
+                _shown_time,
             )
         )
         if cycle_bound:
@@ -416,15 +428,18 @@ def late_events(
                     lambda t, c=column, f=future, a=after: (t[c] >= a) & (t[c] < f),
                     lambda t, c=column: t[c],
                     "warning",
+                    _shown_time,
                 )
             )
-    problems = run_checks(engine, table, checks, shown, key=key)
+    return checks
 
-    def shown_value(problem: Problem) -> str:
-        when = pd.Timestamp(problem.value)
-        return when.isoformat() if when.tzinfo is not None else str(when.date())  # a date as a date
 
-    return [Problem(**{**p.__dict__, "value": shown_value(p)}) if p.value else p for p in problems]
+def _shown_time(value: object) -> str | None:
+    """A time as ISO 8601 with its offset; a date (no time zone) as a date."""
+    if value is None or pd.isna(value):
+        return None
+    when = pd.Timestamp(value)
+    return when.isoformat() if when.tzinfo is not None else str(when.date())
 
 
 def _midnight(day: dt.date, kind: dt_.DataType) -> ir.TimestampScalar:

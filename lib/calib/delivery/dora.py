@@ -151,7 +151,10 @@ def dora_from_events(
     """
     engine = engine or connect()
     t = _tables(engine, deployments=deployments, incidents=incidents, services=services, changes=changes)
-    teams = sorted(engine.execute(t["services"].select("team").distinct(), "teams")["team"].dropna())
+    if isinstance(services, pd.DataFrame):  # as team_dora hands it on: no query needed
+        teams = sorted(services["team"].dropna().unique())
+    else:
+        teams = sorted(engine.execute(t["services"].select("team").distinct(), "teams")["team"].dropna())
     aggregates = pd.DataFrame(columns=["team", "period"])
     if teams:
         try:

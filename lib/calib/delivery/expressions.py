@@ -74,15 +74,29 @@ def summary(
     """
     by = list(by)
     if builtin:
-        return table.group_by(by).agg(**{name: table[value].median(where=where)}, **counts)
+        # Not `median(where=...)`: Ibis compiles it for Spark and Databricks as PERCENTILE(IF(c, x, NULL),
+        # IF(c, 0.5, NULL)), whose percentage Spark refuses (it must be a constant). A median skips NULLs.
+        return table.group_by(by).agg(**{name: ibis.ifelse(where, table[value], ibis.null()).median()}, **counts)
     aggregates = table.group_by(by).agg(**counts)
     medians = median(table.filter(where), value, by, name, builtin=False)
     return aggregates.left_join(medians, by).drop(*[f"{k}_right" for k in by])
 
 
 def count_true(condition: ir.BooleanValue) -> ir.IntegerValue:
-    """How many rows meet `condition` (PostgreSQL casts no boolean to bigint, so no cast is used)."""
-    return ibis.ifelse(condition, 1, 0).sum()
+    """How many rows meet `condition`: 0 over no rows (a SUM over no rows is NULL: None, or NaN from Spark).
+
+    PostgreSQL casts no boolean to bigint, so no cast is used.
+    """
+    return ibis.ifelse(condition, 1, 0).sum().coalesce(0)
+
+
+def share_true(condition: ir.BooleanValue, where: ir.BooleanValue) -> ir.FloatingValue:
+    """The share of the rows meeting `where` that meet `condition`, as an exact float64.
+
+    The flag is an integer cast to float64 before the mean: with literals 1.0 and 0.0 Spark reads
+    decimals of one digit and keeps the mean to 5 decimals (0.91667 for 11 of 12).
+    """
+    return ibis.ifelse(condition, 1, 0).cast("float64").mean(where=where)
 
 
 def hours_between(later: ir.TimestampValue, earlier: ir.TimestampValue, flavor: Flavor = PORTABLE) -> ir.FloatingValue:

@@ -84,7 +84,7 @@ def slo_query(
     keys = ["team", "period"]
     counts = inside.group_by(keys).agg(
         slo_windows=ibis._.count(),
-        slo_met_share=ibis.ifelse(inside.met, 1.0, 0.0).mean(where=inside.met.notnull()),
+        slo_met_share=expressions.share_true(inside.met, where=inside.met.notnull()),
         slo_good=inside.good_events.sum(),
         slo_total=inside.total_events.sum(),
     )

@@ -5,11 +5,14 @@ through `calib.inputs.validate`, and deployments, changes and incidents as table
 engine (`calib.delivery.engine`), typed and checked by queries (`calib.delivery.checks`); one
 InputError lists every problem of both.
 
-Where the events are read:
-- a canonical CSV or Parquet file (or a folder or glob of Parquet files): by DuckDB, where it lies;
-- a table in a database (`{connection: postgres://..., table: ...}`): by that database, which
-  then runs the whole delivery stage; `${VAR}` in the connection string is taken from the
-  environment, and the password never appears in messages or lineage;
+The engine is the config's `engine:` (or `--engine`): DuckDB in this process by default, PostgreSQL,
+or Spark (a local session, or a cluster through Spark Connect). Where the events are read:
+- a canonical CSV or Parquet file (or a folder or glob of Parquet files): by DuckDB or Spark, where
+  it lies (on PostgreSQL: by `calib.inputs.load`, then sent to the server);
+- a table in a database or a Spark catalog (`{connection: postgres://..., table: ...}`, or
+  `{table: lake.deployments}` in the cycle's engine): where it lives, by that engine, which then
+  runs the whole delivery stage; `${VAR}` in the connection string is taken from the environment,
+  and the password never appears in messages or lineage;
 - a vendor export (DevLake, Four Keys) or an Excel sheet: read and reshaped by `calib.inputs`
   (`load.read_table`, `adapters`), then handed to the engine as it is;
 - a vendor table in a database (`{connection: ..., table: cicd_deployment_commits, format: devlake}`):
@@ -23,7 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
+import operator
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -35,7 +40,7 @@ import pandas as pd
 
 from calib.delivery import checks, event_times
 from calib.delivery.engine import ROW, Engine, connect, redact
-from calib.errors import InputError, Problem, WorkbenchError
+from calib.errors import EngineError, InputError, Problem, WorkbenchError
 from calib.inputs import adapters
 from calib.inputs.config import CycleConfig, InputName, InputSpec
 from calib.inputs.load import CSV_SUFFIXES, PARQUET_SUFFIXES, parquet_columns_once
@@ -49,7 +54,10 @@ from calib.inputs.validate import (
     with_service,
 )
 
-SPILLED_MEDIAN_ROWS = 50_000_000  # past this many rows in an event table, medians from sorted windows (bounded memory)
+# Past this many rows in an event table, medians from sorted windows (a sort spills to disk; an engine's
+# own exact median holds a group's values in memory): DuckDB's is lean, Spark's keeps a boxed count per value.
+SPILLED_MEDIAN_ROWS = {"duckdb": 50_000_000, "pyspark": 2_000_000}
+REPLACED = "\ufffd"  # what Spark makes of bytes that are not UTF-8
 VENDOR_ROW_IDS = ("id", "deploy_id", "change_id", "incident_id")  # a vendor table's own row id (DevLake, Four Keys)
 KEYS: dict[InputName, str] = {  # what names a database row in messages
     "deployments": "deployment_id",
@@ -98,20 +106,22 @@ def load_cycle(
     except WorkbenchError as exc:
         raise InputError([p for p in problems if p.severity == "error"] + list(getattr(exc, "problems", []))) from None
     engine.progress = engine.progress or progress
+    made = len(engine.kept)  # tables kept before this load: a failed load drops only its own
     events: dict[InputName, ir.Table] = {}
     for name in EVENT_INPUTS:
         if name in config.inputs:
-            table, source, found = _open_event(engine, config, name)
+            table, source, found = _open_event(engine, config, name, today)
             problems += found
             if table is not None:
                 events[name], sources[name] = table, source
     largest = max((sources[name].rows for name in events), default=0)
-    if engine.median is None and engine.name == "duckdb" and largest > SPILLED_MEDIAN_ROWS:
-        engine.median = "window"  # DuckDB's median keeps a group's values in memory; a sort spills to disk
-    problems += _across(engine, config, events, tables, today)
+    if engine.median is None and largest > SPILLED_MEDIAN_ROWS.get(engine.name, largest):
+        engine.median = "window"  # the engine's median keeps a group's values in memory; a sort spills to disk
+    problems += _across(engine, config, events, tables)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if errors:
+        engine.close(keep=made)  # nothing will read them (on Spark: cached views, in memory)
         raise InputError(errors + warnings)
     ordered = {name: sources[name] for name in config.inputs if name in sources}
     return CycleData(config, tables, ordered, warnings, events=events, engine=engine)
@@ -130,27 +140,37 @@ def connection_url(text: str, environ: Mapping[str, str]) -> str:
 
 
 def _engine_for(config: CycleConfig, environ: Mapping[str, str]) -> Engine:
-    """DuckDB in this process, unless the event inputs name a database (one, the same for all)."""
+    """The config's engine; else the database the event inputs name (one, the same for all); else DuckDB."""
     named = {spec.connection for name, spec in config.inputs.items() if name in EVENT_INPUTS and spec.connection}
-    if not named:
-        return connect()
+    shown = config.source.name if config.source is not None else "config"
+
+    def problem(key: str, value: str, expected: str) -> InputError:
+        return InputError([Problem(shown, None, key, value, expected, column_label="key")])
+
     if len(named) > 1:
-        shown = ", ".join(sorted(redact(c) for c in named))
-        raise InputError([Problem("config", None, "connection", shown, "one database for every event input")])
-    (text,) = named
+        raise problem("connection", ", ".join(sorted(redact(c) for c in named)), "one database for every event input")
+    if config.engine is not None and named and named != {config.engine}:
+        where = redact(next(iter(named)))
+        raise problem("engine", redact(config.engine), f"the database the event inputs name ({where}), or no engine")
+    text = config.engine or next(iter(named), None)
+    if text is None:
+        return connect()
     url = connection_url(text, environ)
+    key = "engine" if config.engine else "connection"
     try:
         return connect(url)
-    except Exception as exc:  # drivers raise their own kinds; the message may carry the URL
+    except EngineError as exc:
         said = redact(str(exc).replace(url, redact(url)))
-        problem = Problem("config", None, "connection", redact(text), f"a database to connect to ({said})")
-        raise InputError([problem]) from None
+        raise problem(key, redact(text), f"an engine to run on ({said})") from None
+    except Exception as exc:  # drivers raise their own kinds; the message may carry the URL
+        said = redact(str(exc).replace(url, redact(url))).strip().splitlines()[0]
+        raise problem(key, redact(text), f"a database to connect to ({said})") from None
 
 
 def _open_event(
-    engine: Engine, config: CycleConfig, name: InputName
+    engine: Engine, config: CycleConfig, name: InputName, today: dt.date
 ) -> tuple[ir.Table | None, Source | None, list[Problem]]:
-    """One event input as a typed engine table, its lineage and its problems."""
+    """One event input as a typed engine table, its lineage and its problems (its rows' in one query)."""
     spec = config.inputs[name]
     shown = config.shown(name)
     try:
@@ -163,13 +183,20 @@ def _open_event(
     checked = checks.with_types(raw, name, strip=_scanned_csv(source, spec), duckdb=engine.name == "duckdb")
     if _scanned_csv(source, spec):
         try:
-            checked, source = _typed_once(engine, config, name, checked, source)
+            checked, source = _typed_once(engine, config, name, raw, checked, source)
         except WorkbenchError as exc:
             return None, None, list(getattr(exc, "problems", []))
     key = _key(config, name)
-    problems += checks.run_checks(engine, checked, checks.row_checks(name, checked.columns), shown, key=key)
+    found = checks.row_checks(name, checked.columns)
+    found += checks.late_checks(checked, name, today, max(c.end for c in config.cycles))
+    rows, found_problems = checks.counted_checks(engine, checked, found, shown, key=key)
+    problems += found_problems
     if spec.format == "canonical":  # an adapter writes a vendor's times its own way
         problems += event_times.times_without_zones(engine, raw, checked, shown, key=key)
+    if _scanned_csv(source, spec):
+        if rows == 0:
+            return None, None, [Problem(shown, None, None, None, "a header row and at least one data row")]
+        source = dataclasses.replace(source, rows=rows)
     if name == "slos":  # as written, before percents become ratios
         problems += checks.low_slo_targets(engine, checked, shown)
     typed = checks.canonical(checked)
@@ -178,28 +205,33 @@ def _open_event(
 
 
 def _typed_once(
-    engine: Engine, config: CycleConfig, name: InputName, checked: ir.Table, source: Source
+    engine: Engine, config: CycleConfig, name: InputName, raw: ir.Table, checked: ir.Table, source: Source
 ) -> tuple[ir.Table, Source]:
-    """A scanned CSV file's text typed once into a temporary table (not by every query), and counted.
+    """A scanned CSV file's text typed once into a temporary table (not by every query).
 
     Parsing the whole file is what finds a malformed row or bytes that are not UTF-8 anywhere in
     it: then `calib.inputs.load` reads the file instead, and names the problem and its row.
+    Spark reads bytes that are not UTF-8 as U+FFFD without a word: there a query looks for it.
     """
     shown = config.shown(name)
     try:
+        if engine.name == "pyspark":
+            text = [raw[c].contains(REPLACED) for c in raw.columns if raw[c].type().is_string()]
+            replaced = functools.reduce(operator.or_, text, ibis.literal(False))
+            if engine.execute(raw.filter(replaced).limit(1), f"bytes that are not UTF-8 in {shown}").shape[0]:
+                raise ValueError(f"{shown}: bytes that are not UTF-8")
         kept = engine.cache(checked, session=True)
-    except Exception:  # DuckDB's message names no column and shows raw bytes: the careful reader names the row
+    except Exception:  # the engine's message names no column and shows raw bytes: the careful reader names the row
         frame = read_input(config, name, config.input_path(name), shown)
         kept = checks.with_types(engine.frame(frame), name)
-    rows = int(engine.execute(kept.count().as_table(), f"rows of {shown}").iloc[0, 0])
-    if rows == 0:
-        raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
-    return kept, dataclasses.replace(source, rows=rows)
+        engine.tell(f"{shown} read by calib.inputs.load: {engine.name} could not parse it")
+        source = dataclasses.replace(source, engine=None)  # lineage: read by pandas, not by the engine
+    return kept, source  # counted with its checks
 
 
 def _key(config: CycleConfig, name: InputName) -> str | None:
     """The id column naming a row in messages, for a database table (which has no row numbers)."""
-    return KEYS[name] if config.inputs[name].connection else None
+    return KEYS[name] if config.inputs[name].table else None
 
 
 def _scanned_csv(source: Source, spec: InputSpec) -> bool:
@@ -211,23 +243,24 @@ def _scanned_csv(source: Source, spec: InputSpec) -> bool:
 
 
 def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec, shown: str) -> tuple[ir.Table, Source]:
-    if spec.connection is not None:
+    if spec.table is not None:
         try:
-            table = engine.backend.table(spec.table)
+            table = engine.read_table(spec.table)
         except Exception:
             raise InputError([Problem(shown, None, None, None, "a table of that name in the database")]) from None
         if spec.format != "canonical":
-            return _vendor_table(engine, config, name, table, shown)
+            return _vendor_table(engine, config, name, table.drop(ROW) if ROW in table.columns else table, shown)
         table = _renamed(table, config.columns.get(name, {}), spec.service)
-        order = [c for c in (*checks.SLO_KEY, "_")[: 3 if name == "slos" else 0] if c in table.columns] or [KEYS[name]]
-        table = table.mutate(**{ROW: ibis.row_number().over(order_by=order) + 2})
+        if ROW not in table.columns:  # Spark numbers a table's rows by a hash (engine.read_table): no global window
+            order = [c for c in (*checks.SLO_KEY, "_")[: 3 if name == "slos" else 0] if c in table.columns]
+            table = table.mutate(**{ROW: ibis.row_number().over(order_by=order or [KEYS[name]]) + 2})
         rows = int(engine.execute(table.count().as_table(), f"rows of {shown}").iloc[0, 0])
         at = engine.log[-1]["at"]
         source = Source(name, None, None, None, rows, "canonical", engine.name, engine.url, spec.table, at)
         return table, source
     path = config.input_path(name)
     suffix = path.suffix.lower()
-    direct = spec.format == "canonical" and engine.name == "duckdb" and not spec.sheet
+    direct = spec.format == "canonical" and engine.reads_files and not spec.sheet
     if direct and (suffix in CSV_SUFFIXES or suffix in PARQUET_SUFFIXES or path.is_dir() or "*" in path.name):
         text = suffix in CSV_SUFFIXES  # parsed whole, counted and checked by `_typed_once`
         table = _scanned(engine, path, shown, config.columns.get(name, {}), spec.service, probe=not text)
@@ -239,7 +272,7 @@ def _read(engine: Engine, config: CycleConfig, name: InputName, spec: InputSpec,
                 raise InputError([Problem(shown, None, None, None, "a header row and at least one data row")])
             return table, _lineage(name, path, rows, spec.format, engine)
     frame = read_input(config, name, path, shown)
-    return engine.frame(frame), _lineage(name, path, len(frame), spec.format, engine)
+    return engine.frame(frame), _lineage(name, path, len(frame), spec.format, None)  # read by pandas, then sent
 
 
 def _vendor_table(
@@ -302,14 +335,16 @@ def _renamed(table: ir.Table, rename: Mapping[str, str], service: str | None) ->
     return table
 
 
-def _lineage(name: InputName, path: Path, rows: int, fmt: str, engine: Engine) -> Source:
+def _lineage(name: InputName, path: Path, rows: int, fmt: str, engine: Engine | None) -> Source:
+    """A file's lineage; `engine` read it (None: calib.inputs.load did)."""
+    reader = engine.name if engine is not None else None
     if path.is_file():
-        return file_source(name, path, rows, fmt, engine.name)
+        return file_source(name, path, rows, fmt, reader)
     files = sorted(path.glob("*.parquet")) if path.is_dir() else sorted(path.parent.glob(path.name))
     digest = hashlib.sha256()
     for file in files:
         digest.update(file_source(name, file, 0, fmt).sha256.encode())
-    return Source(name, path, sum(f.stat().st_size for f in files), digest.hexdigest(), rows, fmt, engine.name)
+    return Source(name, path, sum(f.stat().st_size for f in files), digest.hexdigest(), rows, fmt, reader)
 
 
 def _across(
@@ -317,9 +352,8 @@ def _across(
     config: CycleConfig,
     events: dict[InputName, ir.Table],
     tables: dict[InputName, pd.DataFrame],
-    today: dt.date,
 ) -> list[Problem]:
-    """Checks between the event tables and the others: references, owners, dates."""
+    """Checks between the event tables and the others: references to deployments, services no team owns."""
     problems = []
     if "deployments" in events:
         deployments = events["deployments"]
@@ -342,12 +376,6 @@ def _across(
         )
     if "services" in tables:
         services = engine.frame(tables["services"][["service"]])
-        for name in ("deployments", "incidents", "slos"):
-            if name in events:
-                problems += checks.unowned_services(
-                    engine, events[name], services, config.shown(name), config.shown("services")
-                )
-    last_end = max(c.end for c in config.cycles)
-    for name, table in events.items():
-        problems += checks.late_events(engine, table, name, config.shown(name), today, last_end, key=_key(config, name))
+        named = [(config.shown(name), events[name]) for name in ("deployments", "incidents", "slos") if name in events]
+        problems += checks.unowned_services(engine, named, services, config.shown("services"))
     return problems

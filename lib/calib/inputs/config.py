@@ -38,6 +38,17 @@ SERVICE_INPUTS: tuple[InputName, ...] = ("deployments", "incidents", "slos")  # 
 DATABASE_INPUTS: tuple[InputName, ...] = ("deployments", "changes", "incidents", "slos")  # may be database tables
 DEFAULT_LEVELS = [f"L{i}" for i in range(1, 11)]
 YAML_LIMIT = 10 << 20  # bytes: a config or leveling framework larger than this is not one (a data file named .yml?)
+ENGINES = ("duckdb", "postgres", "postgresql", "pyspark", "sc")  # what `engine:` may name (before ://)
+ENGINES_EXPECTED = (
+    "duckdb (the default), pyspark (a local Spark session), a postgresql://user@host/db URL "
+    "or an sc://host:15002 Spark Connect URL"
+)
+
+
+def engine_kind(text: str) -> str | None:
+    """The kind of engine `text` names (duckdb, postgres, pyspark, sc), or None when it names none calib runs on."""
+    scheme = text.split("://", 1)[0].strip().lower() if "://" in text else text.strip().lower()
+    return ("postgres" if scheme == "postgresql" else scheme) if scheme in ENGINES else None
 
 
 class _Strict(BaseModel):
@@ -61,8 +72,9 @@ class CycleWindow(_Strict):
 class InputSpec(_Strict):
     """Where one input lives and how to read it.
 
-    A file (`path`), or a table in a database (`connection` and `table`, for deployments, changes,
-    incidents and SLO windows: they are read where they live, see calib.delivery.sources).
+    A file (`path`), or a table (`table`, for deployments, changes, incidents and SLO windows: read
+    where they live, see calib.delivery.sources) in the database `connection` names, or without a
+    connection in the cycle's engine (e.g. a Spark catalog table, `lake.deployments`).
     `format` picks an adapter for a vendor's export (team_metrics: devlake or fourkeys);
     `sheet` picks an Excel sheet by name or 0-based position; `service` names the service of
     every row that names none (an export without a service column, e.g. PagerDuty incidents).
@@ -77,9 +89,9 @@ class InputSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_place(self) -> InputSpec:
-        if (self.path is None) == (self.connection is None):
-            raise ValueError("either a path or a connection and a table")
-        if (self.connection is None) != (self.table is None):
+        if (self.path is None) == (self.table is None):
+            raise ValueError("either a path or a table (in the database `connection` names, or in the cycle's engine)")
+        if self.connection is not None and self.table is None:
             raise ValueError("a connection and a table together")
         return self
 
@@ -129,6 +141,7 @@ class CycleConfig(_Strict):
     leveling_framework: Path | None = None  # YAML of criteria x levels (relative to this file)
     work_queries: dict[str, str] = Field(default_factory=dict)  # "finding your work" URL templates
     sessions: SessionSettings = Field(default_factory=SessionSettings)  # calibration session store
+    engine: str | None = None  # where the delivery stage runs (ENGINES); None: DuckDB, or the inputs' database
     base_dir: Path = Path(".")
     source: Path | None = None
 
@@ -137,6 +150,14 @@ class CycleConfig(_Strict):
     def _paths_as_specs(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str | None) -> str | None:
+        if value is not None and engine_kind(value) is None:
+            scheme = value.split("://", 1)[0] if "://" in value else value  # never the URL: it may hold a password
+            raise ValueError(f"engine::{ENGINES_EXPECTED}, not {scheme!r}")
         return value
 
     @field_validator("rating_scale")
@@ -158,8 +179,9 @@ class CycleConfig(_Strict):
         if self.cycle not in ids:
             raise ValueError(f"cycle::one of the cycles listed ({', '.join(ids)}), got {self.cycle!r}")
         for name, spec in self.inputs.items():
-            if spec.connection is not None and name not in DATABASE_INPUTS:
-                raise ValueError(f"inputs.{name}.connection::a file: only {', '.join(DATABASE_INPUTS)} may be tables")
+            if spec.table is not None and name not in DATABASE_INPUTS:
+                which = "connection" if spec.connection is not None else "table"
+                raise ValueError(f"inputs.{name}.{which}::a file: only {', '.join(DATABASE_INPUTS)} may be tables")
             if spec.service is not None and name not in SERVICE_INPUTS:
                 raise ValueError(f"inputs.{name}.service::service only on {', '.join(SERVICE_INPUTS)}")
         missing = [name for name in REQUIRED_INPUTS if name not in self.inputs]
@@ -209,6 +231,20 @@ class CycleConfig(_Strict):
             return str(self.source.relative_to(Path.cwd()))
         except ValueError:
             return str(self.source)
+    def with_engine(self, engine: str | None, *, named_by: str = "--engine") -> CycleConfig:
+        """This config with the delivery stage on `engine` (None: as configured).
+
+        Raises
+        ------
+        ConfigError
+            When `engine` names no engine calib runs on (the value shown without anything after ://).
+        """
+        if engine is None:
+            return self
+        if engine_kind(engine) is None:
+            scheme = engine.split("://", 1)[0] if "://" in engine else engine
+            raise ConfigError([Problem(named_by, None, None, scheme, ENGINES_EXPECTED)])
+        return self.model_copy(update={"engine": engine})
 
 
 def _label(value: str | float) -> str:

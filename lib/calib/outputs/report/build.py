@@ -161,12 +161,14 @@ def build_report(
     per_manager: bool = False,
     session: str | None = None,
     store: str | None = None,
+    engine: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Write the whole report folder, or nothing: report.html, findings.json, tables/, lineage.json, packets/.
 
     `session` (and its `store`) makes that calibration session's ratings the after-calibration
-    ratings and adds session.json. `progress` is told each stage as it starts. Returns what was
+    ratings and adds session.json. `engine` runs the delivery stage (None: the config's).
+    `progress` is told each stage as it starts. Returns what was
     written and how long each step took.
     """
     tell = progress or (lambda stage: None)
@@ -178,7 +180,15 @@ def build_report(
     try:
         with warm_kernel() as kernel:
             prepared = prepare_results(
-                config, staged, cycle=cycle, org=org, blind=blind, session=session, store=store, progress=progress
+                config,
+                staged,
+                cycle=cycle,
+                org=org,
+                blind=blind,
+                session=session,
+                store=store,
+                engine=engine,
+                progress=progress,
             )
             tell("running the report notebook ...")
             timings["analyze"] = time.perf_counter() - started
@@ -239,7 +249,8 @@ def _shareable(folder: Path) -> None:
 
 
 def cli_report(args: argparse.Namespace, progress: Callable[[str], None] | None = None) -> int:
-    """`calib report CONFIG [--cycle C] [--org O] [--out DIR] [--blind] [--per-manager] [--session S [--store URL]]`."""
+    """`calib report CONFIG [--cycle C] [--org O] [--out DIR] [--blind] [--per-manager] [--session S [--store URL]]
+    [--engine E]`."""
     from calib.errors import UsageError
 
     session = getattr(args, "session", None)
@@ -255,6 +266,7 @@ def cli_report(args: argparse.Namespace, progress: Callable[[str], None] | None 
         per_manager=bool(getattr(args, "per_manager", False)),
         session=session,
         store=store,
+        engine=getattr(args, "engine", None),
         progress=progress,
     )
     if progress is not None and hasattr(progress, "done"):

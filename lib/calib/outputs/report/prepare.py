@@ -109,6 +109,7 @@ def prepare_results(
     blind: bool = False,
     session: str | None = None,
     store: str | None = None,
+    engine: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Prepared:
     """Load, validate, filter and analyse a cycle; write findings.json, tables/ and lineage.json to `out`.
@@ -119,6 +120,8 @@ def prepare_results(
         A calibration session of the cycle whose current ratings are the after-calibration ratings
         of the people in its scope, and its store (None: the config's, else the default); adds
         session.json and a `session` entry in lineage.json.
+    engine
+        Where the delivery stage runs (`calib.delivery.engine.connect`); None: the config's engine.
     progress
         Told each stage as it starts (the CLI shows it on a terminal).
 
@@ -139,7 +142,7 @@ def prepare_results(
 
     out = Path(out)
     started = time.perf_counter()
-    settings = select_cycle(load_config(config), cycle or None)
+    settings = select_cycle(load_config(config).with_engine(engine), cycle or None)
     data = load_cycle(settings, progress=progress)
     loaded = time.perf_counter()
     read = data
@@ -169,6 +172,7 @@ def prepare_results(
         "org": org,
         "blind": blind,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "engine": data.engine.described if data.engine is not None else None,  # the delivery stage's, no password
         "people": int(normalized.frame.loc[normalized.frame["cycle"] == settings.cycle, "employee_id"].nunique()),
         "seconds": {
             "load and validate": round(loaded - started, 2),

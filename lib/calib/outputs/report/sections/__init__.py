@@ -13,7 +13,7 @@ Modules: `base` (Part, ReportContext, labels, formatting and row-picking helpers
 (headline, rating distributions, manager effects, forced curve, cycle over cycle), `fairness`
 (discipline seam, bias audit), `evidence` (evidence health, invisible work), `team_context`
 (team delivery and SLO context), `changes` (the calibration session's header line and its
-"Calibration changes" section, both empty without `--session`), `appendix` (methods, lineage)
+"Calibration changes" section, both empty without `--session`), `appendix` (the engine's header line, methods, lineage)
 and `display` (show, table_html). Section modules import only `base`; this package lists the
 sections in report order (SECTIONS: those every report has).
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from calib.outputs.report.sections.appendix import lineage, methods
+from calib.outputs.report.sections.appendix import engine_header, lineage, methods
 from calib.outputs.report.sections.base import KIND_LABELS, SEVERITY_WORDS, Part, ReportContext
 from calib.outputs.report.sections.changes import calibration_changes, session_header
 from calib.outputs.report.sections.display import show, table_html
@@ -83,6 +83,7 @@ __all__ = [
     "calibration_changes",
     "cycle_over_cycle",
     "discipline_seam",
+    "engine_header",
     "evidence_health",
     "forced_curve",
     "headline",

@@ -41,6 +41,14 @@ def methods(ctx: ReportContext) -> list[Part]:
     return parts
 
 
+def engine_header(ctx: ReportContext) -> list[Part]:
+    """Where the team delivery and SLO figures were computed: the engine `calib report` ran on."""
+    engine = ctx.lineage.get("engine")
+    if not engine:
+        return []
+    return [Part(f"Team delivery and SLO figures computed on **{md(engine)}** (the delivery engine).")]
+
+
 def lineage(ctx: ReportContext) -> list[Part]:
     """Inputs (names, sizes, sha256, rows), validation warnings, package versions, run time."""
     document = ctx.results.document
@@ -75,6 +83,8 @@ def lineage(ctx: ReportContext) -> list[Part]:
                 "- run time: " + ", ".join(f"{md(k.replace('_', ' '))} {float(v):.1f} s" for k, v in seconds.items())
             )
         lines.append(f"- generated at {md(info.get('generated_at'))}")
+        if info.get("engine"):
+            lines.append(f"- delivery engine (reading, checks, DORA, SLOs): {md(info['engine'])}")
         session = info.get("session")
         if session:
             lines.append(
