@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 import altair as alt
+import traitlets
 
 from calib.apps.dashboard.calibrate import calibrate
 from calib.apps.dashboard.layout import fit
@@ -43,6 +44,19 @@ RESEND_TICKS = 2  # after a change drawn by the poll, the page's state is sent a
 
 
 # -- widgets -------------------------------------------------------------------------------------
+class PageChart(alt.JupyterChart):
+    """A JupyterChart whose chart parameters stay in the page (a long chart's page buttons).
+
+    altair mirrors every parameter into the kernel; when a chart with one is replaced by a chart
+    without, its page-side listener reads parameters that are gone and throws ("Cannot convert
+    undefined or null to object"). Nothing here reads a page's parameters back, so none is mirrored.
+    """
+
+    @traitlets.validate("_params")
+    def _in_the_page(self, proposal) -> dict:
+        return {}
+
+
 class Pane:
     """One tab: an intro/body HTML and its charts, created on first use and reused (JupyterCharts).
 
@@ -56,12 +70,12 @@ class Pane:
         self.html = widgets.HTML()
         self.slot = widgets.VBox(layout=widgets.Layout(display="none", width="100%"))
         self.slot.add_class("calib-charts")
-        self.charts: list[alt.JupyterChart] = []
+        self.charts: list[PageChart] = []
         self.box = widgets.VBox([*(extra or []), self.intro, self.slot, self.html])
         self.box.add_class("calib-pane")
 
     @property
-    def chart(self) -> alt.JupyterChart | None:
+    def chart(self) -> PageChart | None:
         """The first chart (what the benchmarks time)."""
         return self.charts[0] if self.charts else None
 
@@ -69,7 +83,7 @@ class Pane:
         """Show a view: assign each part to an existing JupyterChart (no Output widgets)."""
         parts = fit(view.chart) if view.chart is not None else []
         while len(self.charts) < len(parts):
-            chart = alt.JupyterChart(
+            chart = PageChart(
                 parts[len(self.charts)],
                 embed_options={"renderer": "svg", "actions": False},
                 layout=self._w.Layout(width="100%"),

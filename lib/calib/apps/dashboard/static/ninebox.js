@@ -32,8 +32,7 @@ function render({ model, el }) {
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   const content = node("div", "calib-board-content");
-  const host = node("div", "calib-board-host"); // the move dialog lives here: a redraw never takes it away
-  el.append(help, status, content, host);
+  el.append(help, status, content);
 
   const cardsIn = (data, column, row) =>
     data.cards.filter((card) => card.column === column && card.row === row);
@@ -218,7 +217,8 @@ function render({ model, el }) {
       if (event.target === backdrop) cancel.click();
     });
     dialog = { element: backdrop, key };
-    host.append(backdrop);
+    // On the page itself: the widget's boxes would make "fixed" relative to them, not to the window.
+    document.body.append(backdrop);
     refresh();
     (row ? reason : rating).focus();
   }
@@ -247,6 +247,7 @@ function render({ model, el }) {
     draw();
   });
   draw();
+  return () => closeDialog(); // the view goes away: so does a dialog left open on the page
 }
 
 export default { render };
