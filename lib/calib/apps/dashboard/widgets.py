@@ -80,7 +80,10 @@ class Pane:
         return self.charts[0] if self.charts else None
 
     def show(self, view: View) -> None:
-        """Show a view: assign each part to an existing JupyterChart (no Output widgets)."""
+        """Show a view: its text first (cheap, and what a reader checks once the chart moved), then each part
+        of its chart in an existing JupyterChart (no Output widgets)."""
+        self.intro.value = view.intro
+        self.html.value = view.html
         parts = fit(view.chart) if view.chart is not None else []
         while len(self.charts) < len(parts):
             chart = PageChart(
@@ -98,8 +101,6 @@ class Pane:
         if self.slot.children != shown:
             self.slot.children = shown
         self.slot.layout.display = "flex" if parts else "none"
-        self.intro.value = view.intro
-        self.html.value = view.html
 
     def clear(self) -> None:
         """Forget what was shown (so nothing stale, e.g. a name after blind mode, stays in the page)."""
