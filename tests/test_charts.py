@@ -61,9 +61,77 @@ def test_caterpillar_marks_flagged_and_small_managers():
     assert "<svg" in svg(chart)
 
 
-def test_rating_colours_are_the_colour_blind_safe_diverging_scale():
+def test_rating_colours_are_the_checked_diverging_scale():
     scale = charts.rating_colours(["a", "b", "c", "d", "e"]).to_dict()
-    assert scale["range"] == charts.RDYLBU[5] and scale["domain"] == ["a", "b", "c", "d", "e"]
+    assert scale["range"] == charts.RATING_PALETTES[5] and scale["domain"] == ["a", "b", "c", "d", "e"]
+
+
+# -- the palettes on a projector and for colour-blind viewers ---------------------------------------
+WHITE = "#ffffff"
+PALETTES = {
+    **{f"ratings of {n}": colours for n, colours in charts.RATING_PALETTES.items()},
+    "DORA levels": list(charts.LEVEL_COLOURS.values()),
+    "flags": list(charts.FLAG_COLOURS.values()),
+}
+DEFICIENCIES = {"protanopia": "Protanomaly", "deuteranopia": "Deuteranomaly", "tritanopia": "Tritanomaly"}
+MIN_DELTA_E = 15  # CIEDE2000 between any two colours of a palette, as each viewer sees them
+
+
+def linear_rgb(colour_hex: str) -> np.ndarray:
+    import colour
+
+    rgb = np.array([int(colour_hex[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    return colour.models.eotf_sRGB(rgb)
+
+
+def contrast(a: str, b: str = WHITE) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours (relative luminance from linear RGB)."""
+    lum = sorted(float(linear_rgb(c) @ [0.2126, 0.7152, 0.0722]) for c in (a, b))
+    return (lum[1] + 0.05) / (lum[0] + 0.05)
+
+
+def seen(colour_hex: str, deficiency: str | None) -> np.ndarray:
+    """CIELAB of a colour as a viewer with a full dichromacy sees it (Machado, Oliveira and Fernandes 2009)."""
+    import colour
+
+    rgb = linear_rgb(colour_hex)
+    if deficiency is not None:
+        rgb = np.clip(colour.blindness.matrix_cvd_Machado2009(deficiency, 1.0) @ rgb, 0, 1)
+    xyz = colour.RGB_to_XYZ(rgb, colour.RGB_COLOURSPACES["sRGB"], apply_cctf_decoding=False)
+    return colour.XYZ_to_Lab(xyz)
+
+
+def test_contrast_is_computed_as_wcag_defines_it():
+    assert contrast("#000000") == pytest.approx(21.0)
+    assert contrast("#767676") == pytest.approx(4.54, abs=0.01)  # the lightest grey WCAG AA passes on white
+    assert contrast("#ffffbf") < 1.1  # RdYlBu's middle, the pale "Meets" that vanished on a projector
+
+
+@pytest.mark.parametrize("name", PALETTES)
+def test_every_palette_colour_stands_out_from_the_white_background(name):
+    low = {c: round(contrast(c), 2) for c in PALETTES[name] if contrast(c) < 3}
+    assert not low, f"{name}: under 3:1 against white: {low}"
+
+
+@pytest.mark.parametrize("viewer", [None, *DEFICIENCIES])
+@pytest.mark.parametrize("name", PALETTES)
+def test_every_two_colours_stay_apart_for_colour_blind_viewers(name, viewer):
+    import colour
+
+    labs = [seen(c, DEFICIENCIES.get(viewer)) for c in PALETTES[name]]
+    closest = min(
+        (float(colour.delta_E(labs[i], labs[j], method="CIE 2000")), PALETTES[name][i], PALETTES[name][j])
+        for i in range(len(labs))
+        for j in range(i + 1, len(labs))
+    )
+    assert closest[0] >= MIN_DELTA_E, f"{name}, {viewer or 'normal vision'}: {closest}"
+
+
+def test_the_simulation_tells_apart_what_a_dichromat_confuses():
+    import colour
+
+    red, green = seen("#d62728", "Deuteranomaly"), seen("#2ca02c", "Deuteranomaly")  # a classic red/green pair
+    assert float(colour.delta_E(red, green, method="CIE 2000")) < MIN_DELTA_E
 
 
 def test_other_charts_render(tmp_path):

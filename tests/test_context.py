@@ -98,7 +98,10 @@ def test_team_differences_and_the_mismatch_flag_by_hand():
     assert finding.n == 8
     assert finding.estimate == pytest.approx(-1.25) and finding.threshold == 0.5
     assert finding.interval[0] < finding.estimate < finding.interval[1] < 0
-    assert finding.explanation.startswith("Team pay ships daily with a 3% change failure rate (elite delivery)")
+    assert finding.explanation.startswith(
+        "Team pay is rated about one and a half steps lower than the rest of the org although its results are strong; "
+        "probably not chance. The team ships daily with a 3% change failure rate (elite delivery)"
+    )
     assert "met every SLO" in finding.explanation and "1.2 points below the rest of the org" in finding.explanation
     assert "not any one person" in finding.method and "prompt to look" in finding.method
 

@@ -181,7 +181,10 @@ def test_findings_read_aloud_and_never_ask_for_a_curve() -> None:
     fits = manager_curve_fit(frame_from_counts(counts), labels=LABELS, guideline=guideline())
     [finding] = [f for f in curve_findings(fits, None, None) if f.subject == "M00"]
     assert finding.kind == "forced_distribution" and finding.severity == "alert"
-    assert finding.explanation.startswith("Manager M00's 20 ratings across 2 cycles match the guideline curve")
+    assert finding.explanation.startswith(
+        "Manager M00's ratings across 2 cycles follow the guideline curve almost exactly, closer than real teams do; "
+        "unlikely to be chance. Their 20 ratings match the curve"
+    )
     assert "fit a quota" in finding.explanation and "p = 0.0013" in finding.explanation
     assert "independent" in finding.method and "8-person" in finding.method
     assert (finding.estimate, finding.threshold, finding.interval, finding.n) == (pytest.approx(0.05), 0.1, None, 20)
@@ -256,6 +259,8 @@ def test_central_tendency_finds_a_manager_who_rates_nine_of_ten_meets() -> None:
     assert (finding.kind, finding.subject, finding.severity, finding.n) == ("central_tendency", "Bunch", "info", 10)
     assert finding.estimate == 0.9 and finding.interval[0] < 0.9 < finding.interval[1]
     assert "9 of 10 people the middle rating (Meets)" in finding.explanation
+    assert finding.explanation.startswith("Manager Bunch gives nearly everyone the middle rating; could be chance")
+    assert "(Holm-adjusted p = 0.33)" in finding.explanation  # p once: it read "Holm-adjusted p = p = 0.33"
 
 
 def test_central_tendency_warns_only_beyond_chance() -> None:
@@ -302,7 +307,7 @@ def test_split_by_cycle_findings_name_the_cycle() -> None:
     counts = np.array([[[1, 3, 10, 4, 2]]])  # one manager, 20 ratings exactly on the curve: p = 0.0061
     fits = manager_curve_fit(frame_from_counts(counts), labels=LABELS, guideline=guideline(), by_cycle=True)
     [finding] = curve_findings(fits, None, None)
-    assert finding.subject == "M00 (2025-H2)" and "M00's 20 ratings in 2025-H2 match" in finding.explanation
+    assert finding.subject == "M00 (2025-H2)" and "M00's ratings in 2025-H2 follow" in finding.explanation
 
 
 def test_an_empty_frame_gives_empty_tables_and_no_findings() -> None:

@@ -158,6 +158,79 @@ def test_blind_groups_are_numbered_the_same_in_the_table_and_the_charts(sources,
     assert all(sizes[g] == n for g, n in described.items() if g in sizes)
 
 
+def test_blind_groups_show_sizes_only_as_bands(sources, base):
+    view = d.audit(sources, replace(base, blind=True))
+    rows = chart_rows(view)
+    assert rows and all(r.get("n") is None and r.get("count") is None for r in rows)  # no exact size, no counts
+    assert {r["size"] for r in rows if "size" in r} <= {"5–19", "20–99", "100 or more", "fewer than 5"}
+    assert not re.search(r"\bn=\d", spec_text(view)) and "(n=" not in view.html
+    for n in (197, 84, 12):  # the groups' real sizes in the sample
+        assert f"<td>{n}</td>" not in view.html
+    labels = re.findall(r"group (\d+) \(hidden in blind mode\)", view.html)
+    assert labels[: len(set(labels))] == sorted(set(labels), key=int)  # rows in the order of their numbers
+
+
+def test_audit_charts_and_table_name_the_direction(sources, base):
+    view = d.audit(sources, base)
+    spec = spec_text(view)
+    assert "Bottom rating by gender: orange groups get it more often" in spec
+    assert "Top rating by gender: orange groups get it less often" in spec
+    rows = re.findall(r"<tr><td>gender</td><td>([^<]+)</td><td>([^<]+)</td>.*?</tr>", view.html)
+    flags = dict(((o, g), row) for (o, g), row in zip(rows, re.findall(r"<tr>.*?</tr>", view.html)[1:], strict=False))
+    assert "▲ gets it more often" in flags[("bottom rating", "man")]  # man: 6% bottom vs 2% for woman
+    assert "▲ gets it less often" in flags[("top rating", "woman")]
+
+
+def test_the_overview_counts_what_it_lists(sources, base):
+    view = d.overview(sources, base)
+    cards = dict((label, int(value)) for value, label in re.findall(r"<b>(\d+)</b>(alerts|warnings)", view.intro))
+    listed = {s: len(re.findall(f'<span class="calib-{s}">', view.html)) for s in ("alert", "warning")}
+    assert cards == {"alerts": listed["alert"], "warnings": listed["warning"]} and listed["warning"] >= 4
+    assert "<details" in view.html and "more: 2 warnings" in view.html  # beyond the first eight: one click away
+    assert "info findings are recorded" not in view.html  # warnings were hidden under that line
+
+
+def test_every_seam_pair_in_view_is_listed(sources, base):
+    view = d.disciplines(sources, base)
+    pairs = sources.results.table("seam_pairs")
+    table = view.html.split('<div class="calib-scroll">')[1]
+    assert table.count("<tr>") - 1 == len(pairs) and "more pairs" not in view.html
+    everyone = pd.concat([pairs["employee_id"], pairs["reference_employee_id"]])
+    assert everyone.is_unique  # each person in one pair
+
+
+def test_durations_and_deploys_read_as_people_say_them(sources, base):
+    from calib.apps.dashboard.html import duration
+
+    assert [duration(h) for h in (862.95, 3.2, 0.42, 111.35, 30.78, float("nan"), None)] == [
+        "36 days", "3.2 h", "25 min", "4.6 days", "30.8 h", "–", "–"
+    ]  # fmt: skip
+    html = d.team_context(sources, base).html
+    assert "862.95" not in html and "36 days" in html and " h</span>" in html
+    assert "0.00" not in html and "less than weekly</span>" in html  # never "0.00 deploy days / week"
+    assert "a team that deploys less than weekly can still be high overall" in html
+    assert '<span class="calib-nowrap">▲ mismatch</span>' in html
+
+
+def test_the_page_draws_each_part_as_wide_as_the_page_and_long_charts_in_pages(sources, base):
+    from calib.apps.dashboard.layout import fit
+
+    view = d.managers(sources, replace(base, manager="E0013"))
+    parts = fit(view.chart)
+    assert len(parts) == 2 and all(p.to_dict()["width"] == "container" for p in parts)
+    assert all(p.to_dict()["config"]["axis"]["labelFontSize"] == 19 for p in parts)
+    paged = parts[1].to_dict()
+    [param] = paged["params"]
+    page_of = {r["label"]: r["_page"] for rows in paged["datasets"].values() for r in rows if "_page" in r}
+    pages = -(-len(page_of) // 16)
+    assert len(page_of) > 16 and param["bind"]["input"] == "radio" and len(param["bind"]["options"]) == pages
+    assert param["value"] == next(p for label, p in page_of.items() if label.startswith("▶ "))  # the chosen one's
+    assert max(list(page_of.values()).count(p) for p in range(pages)) <= 16
+    assert all(layer["encoding"]["x"]["axis"]["orient"] == "top" for layer in paged["layer"][1:])
+    domains = [layer["encoding"]["x"].get("scale", {}).get("domain") for layer in paged["layer"][1:]]
+    assert domains[0] is not None and all(dom == domains[0] for dom in domains)  # one x scale for every page
+
+
 def test_findings_name_people_or_pseudonyms(sources):
     finding = sources.results.findings.query("subject == 'E0013'").iloc[0]
     assert sources.names["E0013"] in d.finding_text(finding, sources.redaction(False), blind=False)
@@ -228,7 +301,7 @@ def test_a_forbidden_team_metric_is_never_shown(sources, base):
 
     strict = with_telemetry(sources, MetricPolicy(forbidden=["lead_time", "review_latency_hours"]))
     context = d.team_context(strict, base)
-    assert "lead time" not in context.html and "deploy days / week" in context.html
+    assert "lead time" not in context.html and "<th>deploys</th>" in context.html
     assert not any(r.get("metric") == "lead time" for r in chart_rows(context))
     packet = d.person(strict, base, "E0047").html
     assert "median lead time" not in packet and "review latency" not in packet and "deploy days a week" in packet

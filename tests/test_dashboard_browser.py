@@ -114,6 +114,8 @@ def test_a_filter_change_redraws_the_charts(server, browser):
     wait_until(lambda: visible_charts(page) != before, 60, "the chart to change")
     assert page.inner_text(".calib-header") != header
     open_tab(page, "Managers")
+    wait_until(lambda: visible_charts(page) != "", 30, "the managers chart")  # a view's text comes before its chart
+    time.sleep(0.5)  # and vega draws it again at its container's width
     managers = visible_charts(page)
     select(page, "org", "Platform")
     wait_until(lambda: visible_charts(page) != managers, 60, "the managers chart to follow the filter")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from calib.analyses.distributions import distributions, rating_distribution
-from calib.analyses.seam import discipline_seam
+from calib.analyses.seam import discipline_seam, seam_pairs
 from calib.errors import PolicyError
 from calib.inputs.policy import MetricPolicy
 from calib.privacy import suppressed_groups
@@ -85,6 +85,18 @@ def test_seam_effect_at_equal_level_and_pairs():
     assert seam.pairs["reference_employee_id"].is_unique or len(seam.pairs) <= 1
     none = discipline_seam(seam_frame(0.0, np.random.default_rng(2)), cycle="C")
     assert none.findings == []
+
+
+def test_seam_pairs_use_each_person_once_across_disciplines():
+    # One engineer at each rating and three other disciplines: before, the engineer was paired three times.
+    people = [("E1", "engineering", "3"), ("E2", "engineering", "3"), ("E3", "engineering", "4")]
+    people += [(f"{d[0].upper()}{i}", d, r) for d in ("data", "design", "product") for i, r in enumerate("334")]
+    frame = pd.DataFrame(people, columns=["employee_id", "discipline", "final_rating"])
+    frame = frame.assign(level="L3", level_rank=3, cycle="C", final_value=frame["final_rating"].astype(float))
+    pairs = seam_pairs(frame, "engineering")
+    everyone = pd.concat([pairs["employee_id"], pairs["reference_employee_id"]])
+    assert everyone.is_unique, everyone[everyone.duplicated()].tolist()
+    assert sorted(pairs["reference_employee_id"]) == ["E1", "E2", "E3"]  # every engineer still compared once
 
 
 def test_metric_policy():

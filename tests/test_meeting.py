@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from calib.apps import serve
 from calib.apps.dashboard import views as d
 from calib.apps.dashboard.calibrate import apply_session, calibrate, queue
 from calib.apps.dashboard.meeting import Meeting
-from calib.apps.dashboard.ninebox import ninebox, ninebox_table, performance_groups, potential_groups
+from calib.apps.dashboard.ninebox import board_data, ninebox_table, performance_groups, potential_groups
 from calib.apps.dashboard.widgets import Dashboard
 from calib.sessions import open_session
 
@@ -101,14 +102,44 @@ def test_blind_mode_redacts_reasons_authors_and_people_in_the_calibrate_tab(sour
     assert people.loc[other, "name"] in open_view.html and author in open_view.html
 
 
-def test_the_ninebox_counts_everyone_in_view_with_a_potential(sources, session):
+def test_the_ninebox_board_holds_everyone_in_view_in_their_box(sources, session):
     filters = d.Filters(cycle=sources.config.cycle)
     table = session.table()
     boxes = ninebox_table(sources, filters, table)
-    view = ninebox(sources, filters, table)
-    counts = [int(n) for n in pd.Series(view.html.split("<b>")[1:]).str.extract(r"^(\d+)</b>")[0]]
-    assert sum(counts) == boxes["potential"].notna().sum() > 0
-    assert "calib-small" in view.html or min(c for c in counts if c) >= sources.config.min_group_size
+    data, keys = board_data(sources, filters, table)
+    placed = [c for c in data["cards"] if c["row"] is not None]
+    assert len(placed) == boxes["potential"].notna().sum() > 0 and len(data["cards"]) == len(boxes)
+    counts = pd.Series([(c["column"], c["row"]) for c in placed]).value_counts()
+    assert counts.max() > data["shown"]  # a box holds more than a closed box shows: every card is sent
+    assert [c["values"] for c in data["columns"]] == [["Does not meet", "Partially meets"], ["Meets"],
+                                                      ["Exceeds", "Far exceeds"]]
+    assert set(keys.values()) == set(boxes["employee_id"]) and not set(keys) & set(boxes["employee_id"])
+    blind, _ = board_data(sources, replace(filters, blind=True), table)
+    text = str(blind)
+    assert not any(name in text for name in sources.names.values()) and not re.search(r"\bE\d{4}\b", text)
+
+
+def test_a_move_on_the_board_is_recorded_only_with_a_reason(sources, session):
+    meeting = Meeting(session, "Fran", widgets)
+    app = Dashboard(sources, meeting=meeting)
+    app._poll.stop()
+    app.tabs.selected_index = app.names.index("9-box")
+    board = meeting.board
+    card = next(c for c in board.data["cards"] if c["rating"] == "Meets" and c["row"] == "medium")
+    message = {"type": "move", "key": card["key"], "rating": "Exceeds", "potential": "medium", "nonce": "1"}
+    board._on_message(board, {**message, "reason": "  "}, [])
+    assert not board.answer["ok"] and "reason" in board.answer["text"] and board.answer["nonce"] == "1"
+    assert session.log()["kind"].isin(["rating", "potential"]).sum() == 0
+    board._on_message(board, {**message, "reason": "two launches and the on-call rewrite", "nonce": "2"}, [])
+    assert board.answer["ok"] and board.answer["text"].startswith(f"{card['label']}: Moved: rating Meets → Exceeds")
+    log = session.log()
+    moved = log[log["kind"] == "rating"]
+    assert moved["employee_id"].tolist() == [board.ids[card["key"]]]
+    assert moved["reason"].tolist() == ["two launches and the on-call rewrite"]
+    after = next(c for c in board.data["cards"] if c["key"] == card["key"])
+    assert (after["rating"], after["column"]) == ("Exceeds", "high")  # redrawn from the session
+    board._on_message(board, {**message, "key": "Person 000000", "reason": "x", "nonce": "3"}, [])
+    assert not board.answer["ok"] and "no longer in view" in board.answer["text"]
 
 
 def test_the_dashboard_acknowledges_only_what_was_committed(sources, session):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from calib.privacy import EMAIL_MARK, SOMEONE, Redactor, pseudonym, pseudonyms, redaction, suppressed_groups
+from calib.privacy import (
+    EMAIL_MARK,
+    SOMEONE,
+    Redactor,
+    group_numbers,
+    pseudonym,
+    pseudonyms,
+    redaction,
+    size_band,
+    suppressed_groups,
+)
 
 XSS = "<script>alert(1)</script>"
 PEOPLE = pd.DataFrame(
@@ -80,3 +90,19 @@ def test_complementary_suppression():
     sizes = pd.Series({"a": 3, "b": 12, "c": 9})
     assert suppressed_groups(sizes, 5).to_dict() == {"a": True, "b": False, "c": True}
     assert not suppressed_groups(pd.Series({"a": 5, "b": 40}), 5).any()
+
+
+def test_blind_sizes_are_bands_that_do_not_give_the_count():
+    assert [size_band(n, 5) for n in (3, 5, 12, 19, 20, 84, 99, 100, 197, 5000)] == [
+        "fewer than 5", "5–19", "5–19", "5–19", "20–99", "20–99", "20–99", "100 or more", "100 or more", "100 or more"
+    ]  # fmt: skip
+    assert size_band(30, 25) == "25–99" and size_band(150, 120) == "120 or more"
+    assert size_band(None, 5) == "size unknown"
+
+
+def test_blind_group_numbers_follow_neither_the_alphabet_nor_the_size():
+    groups = {"man", "woman", "nonbinary", "(not recorded)"}
+    numbers = group_numbers("gender", groups)
+    assert sorted(numbers.values()) == [f"group {i} (hidden in blind mode)" for i in (1, 2, 3, 4)]
+    assert [g for g, _ in sorted(numbers.items(), key=lambda kv: kv[1])] != sorted(groups)
+    assert group_numbers("gender", groups) == numbers  # stable: the table and every chart agree

@@ -59,6 +59,36 @@ def suppressed_groups(sizes: pd.Series, min_group_size: int) -> pd.Series:
     return pd.Series([g in hidden for g in sizes.index], index=sizes.index, dtype=bool)
 
 
+SIZE_BANDS = (20, 100)  # blind mode shows a group's size only as a band: k-19, 20-99, 100 or more
+
+
+def size_band(n: object, min_group_size: int) -> str:
+    """A group's size as blind mode shows it: a band, never the count that would name the group.
+
+    >>> size_band(197, 5), size_band(12, 5), size_band(3, 5)
+    ('100 or more', '5–19', 'fewer than 5')
+    """
+    try:
+        count = int(n)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "size unknown"
+    if count < min_group_size:
+        return f"fewer than {min_group_size}"
+    low = min_group_size
+    for high in SIZE_BANDS:
+        if count < high:
+            return f"{low}–{high - 1}" if low < high - 1 else f"{low}"
+        low = max(low, high)
+    return f"{low} or more"
+
+
+def group_numbers(attribute: str, groups: set[str]) -> dict[str, str]:
+    """Blind-mode labels for a protected attribute's groups: "group 1", "group 2"... in an order that says
+    nothing (a hash of the attribute and group, not the alphabet or the size)."""
+    order = sorted(groups, key=lambda g: hashlib.sha256(f"{attribute}={g}".encode()).hexdigest())
+    return {g: f"group {i + 1} ({HIDDEN})" for i, g in enumerate(order)}
+
+
 # -- pseudonyms -----------------------------------------------------------------------------------
 
 

@@ -64,14 +64,15 @@ from statsmodels.stats.contingency_tables import Table2x2
 
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
+from calib.analyses.wording import chance, how_often, p_value
 from calib.privacy import suppression
 
 FOUR_FIFTHS = 0.8  # shown as the findings' threshold; the rule itself is decided by below_four_fifths
 MISSING_GROUP = "(not recorded)"
-OUTCOME_PHRASES = {
-    "top_rating": "received a top rating",
-    "bottom_rating": "received a bottom rating",
-    "promotion_recommended": "were recommended for promotion",
+OUTCOME_PHRASES = {  # outcome -> (what a group does, what it never does), said plainly
+    "top_rating": ("get a top rating", "never get a top rating"),
+    "bottom_rating": ("get the bottom rating", "never get the bottom rating"),
+    "promotion_recommended": ("are recommended for promotion", "are never recommended for promotion"),
 }
 ADVERSE_WHEN_SELECTED = frozenset({"bottom_rating"})
 COLUMNS = (
@@ -402,14 +403,20 @@ def _finding(row: dict, reference: dict, method: str, alpha: float, cycle: str) 
     """One adverse-impact finding from a flagged comparison (a row of the table, as a dict)."""
     adverse = row["outcome"] in ADVERSE_WHEN_SELECTED
     alert = row["holm_p"] < alpha
-    p = "p < 0.001" if row["holm_p"] < 0.001 else f"p = {row['holm_p']:.2g}"
-    chance = " and unlikely to be chance" if alert else ", but a gap this size could be chance here"
     rate, ref_rate = f"{row['rate']:.0%}", f"{reference['rate']:.0%}"
     ratio = f"{row['impact_ratio']:.2f}" + (f" = {ref_rate} / {rate}" if adverse else "")
+    does, never = OUTCOME_PHRASES[row["outcome"]]
+    often = how_often(row["rate"], reference["rate"])
+    versus = f"{rate} vs {ref_rate}"
+    plain = (
+        f"{never} ({versus} for '{row['reference_group']}')"
+        if often == "never"
+        else f"{does} {often} as '{row['reference_group']}' ({versus})"
+    )
     explanation = (
-        f"People recorded as {row['attribute']} '{row['group']}' {OUTCOME_PHRASES[row['outcome']]} at {rate} vs "
-        f"{ref_rate} for '{row['reference_group']}' (impact ratio {ratio}, n = {row['n']} and {reference['n']}); "
-        f"below the four-fifths guideline{chance} (Holm-adjusted {p})."
+        f"People recorded as {row['attribute']} '{row['group']}' {plain}; {chance(alert)}. Impact ratio {ratio} "
+        f"(n = {row['n']} and {reference['n']}), below the four-fifths guideline "
+        f"(Holm-adjusted {p_value(row['holm_p'])})."
     )
     names = ("attribute", "outcome", "group", "reference_group", "rate", "selected", "fisher_p", "holm_p", "smd")
     details = {name: row.get(name, np.nan) for name in (*names, "adjusted_or", "or_lower", "or_upper")}

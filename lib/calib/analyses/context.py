@@ -37,6 +37,7 @@ from scipy import stats
 
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import benjamini_hochberg, holm
+from calib.analyses.wording import chance, p_value, steps
 
 Expected = Literal["strong", "weak", "neutral"]
 SLO_MOSTLY_MET = 0.75  # share of a team's SLO windows met, at or above which its SLOs are "mostly met"
@@ -404,6 +405,11 @@ def _context_phrase(row: Any) -> str:  # a table row from _rows
 
 def _context_finding(row: Any, method: str, threshold: float) -> Finding:
     word = "below" if row.difference < 0 else "above"
+    plain = (
+        f"Team {row.team} is rated {steps(row.difference)} {'lower' if row.difference < 0 else 'higher'} than the "
+        f"rest of the org although its results are {'strong' if row.expected == 'strong' else 'weak'}; "
+        "probably not chance. "
+    )
     ask = (
         "check whether the team's results are reflected in its reviews"
         if row.expected == "strong"
@@ -418,10 +424,11 @@ def _context_finding(row: Any, method: str, threshold: float) -> Finding:
         threshold=threshold,
         severity="warning",
         explanation=(
-            f"Team {row.team} {_context_phrase(row)}, yet its {row.n} people were rated "
+            plain + f"The team {_context_phrase(row)}, yet its {row.n} people were rated "
             f"{abs(row.difference):.1f} points {word} the rest of the org"
             + (" for people of the same level, discipline and peer standing" if getattr(row, "adjusted", False) else "")
-            + f" (95% interval {row.difference_lower:+.1f} to {row.difference_upper:+.1f}): {ask}."
+            + f" (95% interval {row.difference_lower:+.1f} to {row.difference_upper:+.1f}; Benjamini-Hochberg "
+            f"{p_value(row.q_value, 'q')}): {ask}."
         ),
         method=method,
         details={"cycle": str(row.cycle), "expected": str(row.expected), "mean_rating": float(row.mean_rating)}
@@ -439,6 +446,8 @@ def _drift_finding(row: Any, method: str, threshold: float) -> Finding:
         threshold=threshold,
         severity="warning",
         explanation=(
+            f"The ratings of {row.reviewer_id}'s people moved {'up' if row.drift > 0 else 'down'} "
+            f"{steps(row.drift)} more than everyone else's since {row.previous_cycle}; {chance(True)}. "
             f"The {row.people} people {row.reviewer_id} rated in {row.current_cycle} moved {row.mean_change:+.1f} "
             f"points on average since {row.previous_cycle}, {abs(row.drift):.1f} points "
             f"{'more' if row.drift > 0 else 'less'} than everyone else ({row.others_mean_change:+.1f}; 95% interval "

@@ -37,6 +37,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
+from calib.analyses.wording import chance, p_value
 from calib.errors import ConfigError, Problem
 
 MAX_EXACT = 250_000  # compositions of one cycle's team enumerated exactly; beyond: Monte Carlo
@@ -317,8 +318,9 @@ def _forced(fits: pd.DataFrame, alpha: float, max_tv: float) -> list[Finding]:
             kind="forced_distribution", subject=_subject(row), estimate=float(row["tv_distance"]), interval=None,
             n=int(row["n"]), threshold=max_tv, severity="alert",
             explanation=(
-                f"Manager {row['reviewer_id']}'s {row['n']} ratings{where} match the guideline curve more closely "
-                f"than chance allows ({_p(row['p_lower'])}): check whether ratings were assigned to fit a quota."
+                f"Manager {row['reviewer_id']}'s ratings{where} follow the guideline curve almost exactly, closer "
+                f"than real teams do; {chance(True)}. Their {row['n']} ratings match the curve more closely than "
+                f"chance allows ({p_value(row['p_lower'])}): check whether ratings were assigned to fit a quota."
             ),
             method=FIT_METHOD.format(tv=max_tv),
             details={"p_lower": float(row["p_lower"]), "level": float(level[i]), "family": int(family[i]),
@@ -334,9 +336,10 @@ def _org(d: dict, alpha: float) -> Finding:
         kind="org_forced_distribution", subject="org", estimate=d["ratio"], interval=None, n=d["n_ratings"],
         threshold=None, severity="alert",
         explanation=(
+            f"Every team's ratings are spread almost the same way, more alike than real teams are; {chance(True)}. "
             f"Across {d['n_managers']} managers ({d['n_ratings']} ratings) the teams' rating mixes are more alike "
             f"than chance allows (chi-square {d['chi2']:.1f} on {d['df']} degrees of freedom, "
-            f"{_p(d['p_lower'])}): check whether every team was rated to the same curve."
+            f"{p_value(d['p_lower'])}): check whether every team was rated to the same curve."
         ),
         method=ORG_METHOD,
         details={"chi2": d["chi2"], "df": d["df"], "p_lower": d["p_lower"], "alpha": alpha,
@@ -362,14 +365,16 @@ def _central(tendency: pd.DataFrame, share: float, min_n: int, labels: list[str]
         n, middle, org = int(row["n"]), int(row["n_middle"]), float(row["org_share_middle"])
         low, high = proportion_confint(middle, n, method="wilson")
         p_holm = float(adjusted[index])
+        maybe = chance(True) if p_holm < 0.05 else f"{chance(False)}: a team can simply be alike"
+        when = f" in {row.cycle}" if "cycle" in row.index else ""
         out.append(Finding(
             kind="central_tendency", subject=_subject(row), estimate=float(row["share_middle"]),
             interval=(float(low), float(high)), n=n, threshold=share,
             severity="warning" if p_holm < 0.05 else "info",
             explanation=(
-                f"Manager {row['reviewer_id']} gave {middle} of {n} people {rating}"
-                f"{f' in {row.cycle}' if 'cycle' in row.index else ''}, against {org:.0%} across the org "
-                f"(Holm-adjusted p = {_p(p_holm)}): check whether each rating reflects that person's evidence "
+                f"Manager {row['reviewer_id']} gives nearly everyone the middle rating{when}; {maybe}. "
+                f"They gave {middle} of {n} people {rating}, against {org:.0%} across the org "
+                f"(Holm-adjusted {p_value(p_holm)}): check whether each rating reflects that person's evidence "
                 "rather than a safe default."
             ),
             method=(
@@ -401,10 +406,6 @@ def _tarone_holm(p: np.ndarray, p_min: np.ndarray, alpha: float) -> tuple[np.nda
             break
         reject[i] = True
     return reject, level, family
-
-
-def _p(p: float) -> str:
-    return f"p = {p:.2g}" if p >= 1e-4 else "p < 0.0001"
 
 
 def _subject(row: pd.Series) -> str:

@@ -30,6 +30,7 @@ from scipy import stats
 
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
+from calib.analyses.wording import chance, p_value
 from calib.frame import EVIDENCE_CATEGORIES
 
 LATE_FRACTION = Fraction(1, 5)  # the last fifth of the cycle; an even log puts this share of its items there
@@ -281,10 +282,11 @@ def _recency_finding(row: Any, min_group_size: int, alpha: float) -> Finding:
         threshold=RECENCY_THRESHOLD,
         severity="alert",
         explanation=(
-            f"{row.reviewer_id}'s people logged on average {row.late_share:.0%} of their evidence in the last fifth "
-            f"of the cycle (95% interval {row.lower:.0%} to {row.upper:.0%}; the rest of the org {row.reference:.0%}, "
-            f"an evenly kept log 20%; Holm-adjusted p = {row.p_holm:.2g}): ask for examples from earlier in the "
-            "cycle so recent work does not stand in for the whole."
+            f"{row.reviewer_id}'s people logged most of their evidence at the end of the cycle; {chance(True)}. "
+            f"On average {row.late_share:.0%} of it falls in the last fifth of the cycle (95% interval "
+            f"{row.lower:.0%} to {row.upper:.0%}; the rest of the org {row.reference:.0%}, an evenly kept log 20%; "
+            f"Holm-adjusted {p_value(row.p_holm)}): ask for examples from earlier in the cycle so recent work does "
+            "not stand in for the whole."
         ),
         method=(
             "Mean of each person's share of items dated in the cycle's last fifth, 95% t interval; two-sided "

@@ -33,6 +33,7 @@ from calib.analyses.crossed import fit_crossed
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
 from calib.analyses.reliability import peer_ratings
+from calib.analyses.wording import chance, p_value, steps
 
 CROSS_LINKS = ("peer", "cross_functional", "skip_level", "calibrator", "report")
 PRACTICAL_THRESHOLD = 0.5  # rating points
@@ -374,7 +375,9 @@ def _finding(row, names: dict[str, str], method: str, threshold: float) -> Findi
     if pd.notna(getattr(row, "ordinal_coef", np.nan)):
         same = np.sign(row.ordinal_coef) == np.sign(row.raw_effect)
         agrees = (
-            " The ordinal check points the same way." if same else " The ordinal check does not agree: read with care."
+            " A second model that treats the ratings as ordered categories agrees."
+            if same
+            else " A second model that treats the ratings as ordered categories does not agree: read with care."
         )
     return Finding(
         kind="rater_leniency" if row.raw_effect > 0 else "rater_severity",
@@ -385,9 +388,10 @@ def _finding(row, names: dict[str, str], method: str, threshold: float) -> Findi
         threshold=threshold,
         severity="alert",
         explanation=(
-            f"{who}'s {row.n} ratings run {abs(row.raw_effect):.1f} points {word} than the average manager's "
+            f"{who} rates {steps(row.raw_effect)} {word} than comparable managers; {chance(True)}. "
+            f"Their {row.n} ratings run {abs(row.raw_effect):.1f} points {word} than the average manager's "
             f"for people of the same level, discipline and peer standing (95% interval {row.lower:+.1f} to "
-            f"{row.upper:+.1f}; Holm-adjusted p = {row.p_holm:.3g})." + agrees
+            f"{row.upper:+.1f}; Holm-adjusted {p_value(row.p_holm)})." + agrees
         ),
         method=method,
         details={"shrunken_effect": float(row.shrunken_effect), "p_holm": float(row.p_holm)},

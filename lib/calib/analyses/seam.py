@@ -19,6 +19,7 @@ from scipy import stats
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
 from calib.analyses.raters import covariate_matrix, ols
+from calib.analyses.wording import chance, p_value, steps
 
 GAP_THRESHOLD = 0.3  # rating points
 PAIRS_PER_CELL = 2  # pairs per (discipline, rating)
@@ -75,7 +76,9 @@ def discipline_effects(rows: pd.DataFrame, reference: str, alpha: float = 0.05) 
 def seam_pairs(rows: pd.DataFrame, reference: str, per_cell: int = PAIRS_PER_CELL) -> pd.DataFrame:
     """People of the same final rating across the seam, matched on the nearest level.
 
-    Deterministic: within a rating, people are taken in employee_id order and each is used once.
+    Deterministic: within a rating, people are taken in employee_id order. Each person appears in at
+    most one pair: a reference person matched for one discipline is not matched again for another
+    (a room comparing the same person three times learns nothing new).
     """
     keep = [
         "employee_id",
@@ -89,8 +92,8 @@ def seam_pairs(rows: pd.DataFrame, reference: str, per_cell: int = PAIRS_PER_CEL
     pairs = []
     for rating, group in people.groupby("final_rating", observed=True, sort=True):
         base = group[group["discipline"] == reference]
+        used: set[str] = set()
         for discipline in sorted(set(group["discipline"]) - {reference}):
-            used: set[str] = set()
             for person in group[group["discipline"] == discipline].head(per_cell).itertuples():
                 candidates = base[~base["employee_id"].isin(used)]
                 if candidates.empty:
@@ -139,9 +142,11 @@ def discipline_seam(
             threshold=GAP_THRESHOLD,
             severity="warning",
             explanation=(
-                f"At the same level, {row.discipline} ({row.n} people) was rated {abs(row.difference):.1f} points "
+                f"At the same level, {row.discipline} is rated {steps(row.difference)} "
+                f"{'higher' if row.difference > 0 else 'lower'} than {reference}; {chance(True)}. "
+                f"{row.discipline.capitalize()} ({row.n} people) was rated {abs(row.difference):.1f} points "
                 f"{'higher' if row.difference > 0 else 'lower'} than {reference} ({row.reference_n}) "
-                f"(95% interval {row.lower:+.1f} to {row.upper:+.1f}): "
+                f"(95% interval {row.lower:+.1f} to {row.upper:+.1f}; Holm-adjusted {p_value(row.p_holm)}): "
                 "compare the paired examples to check one standard."
             ),
             method=method,

@@ -1,10 +1,13 @@
 """Altair charts for the report, the dashboard and the explorer.
 
 Each function takes a result table and returns an `alt.Chart`; it never displays or saves it.
-Titles say what to look at. Colours are colour-blind safe: the rating scale uses ColorBrewer's
-RdYlBu (diverging, safe for the common colour-vision deficiencies), categories use the
-Okabe-Ito palette. Labels are never the only carrier of meaning: flagged marks also differ in
-shape or fill. Names never appear here; callers pass display labels (names or pseudonyms).
+Titles say what to look at. Colours hold up on a projector and for colour-blind viewers: every
+rating, DORA-level and flag colour has at least 3:1 contrast against the white background (WCAG
+non-text contrast; ColorBrewer's pale RdYlBu middle had 1.03:1) and every two colours of a palette
+stay apart (CIEDE2000 >= 15) under simulated protanopia, deuteranopia and tritanopia (Machado 2009;
+tests/test_charts.py). Ratings run dark red -> orange -> grey (the middle) -> blue -> navy;
+categories use the Okabe-Ito palette. Labels are never the only carrier of meaning: flagged marks
+also differ in shape or fill. Names never appear here; callers pass display labels (names or pseudonyms).
 """
 
 from __future__ import annotations
@@ -14,24 +17,31 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from calib.analyses.bias import ADVERSE_WHEN_SELECTED
+
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-RDYLBU = {
-    3: ["#fc8d59", "#ffffbf", "#91bfdb"],
-    4: ["#d7191c", "#fdae61", "#abd9e9", "#2c7bb6"],
-    5: ["#d7191c", "#fdae61", "#ffffbf", "#abd9e9", "#2c7bb6"],
-    6: ["#d73027", "#fc8d59", "#fee090", "#e0f3f8", "#91bfdb", "#4575b4"],
-    7: ["#d73027", "#fc8d59", "#fee090", "#ffffbf", "#e0f3f8", "#91bfdb", "#4575b4"],
+RATING_PALETTES = {  # lowest first; a grey middle on odd scales (see the module docstring)
+    3: ["#c2410c", "#808080", "#1d5fa8"],
+    4: ["#a50f15", "#e6550d", "#3182bd", "#08306b"],
+    5: ["#a50f15", "#e6550d", "#808080", "#3182bd", "#08306b"],
+    6: ["#5a0a1e", "#a50f0f", "#d2784b", "#6987ff", "#2d5fa0", "#0f2d69"],
+    7: ["#4a0014", "#b2182b", "#d2784b", "#878787", "#6987ff", "#2d5fa0", "#0f2d69"],
 }
-FLAG_COLOURS = {"flagged": "#D55E00", "not flagged": "#0072B2", "small team": "#999999"}
-LEVEL_COLOURS = {"low": "#D55E00", "medium": "#E69F00", "high": "#56B4E9", "elite": "#0072B2"}
+FLAG_COLOURS = {"flagged": "#D55E00", "not flagged": "#0072B2", "small team": "#767676"}
+OUTCOME_NOUNS = {"top_rating": "a top rating", "bottom_rating": "the bottom rating",
+                 "promotion_recommended": "a promotion recommendation"}  # fmt: skip
+LEVEL_COLOURS = dict(zip(["low", "medium", "high", "elite"], RATING_PALETTES[4], strict=True))
 
 
 def rating_colours(labels: list[str]) -> alt.Scale:
-    """An ordered diverging colour scale for the rating labels, lowest (red) to highest (blue)."""
-    colours = RDYLBU.get(len(labels)) or alt.Undefined
+    """An ordered diverging colour scale for the rating labels, lowest (dark red) to highest (navy).
+
+    Scales of 3 to 7 labels get a checked palette; longer ones fall back to vega's redyellowblue.
+    """
+    colours = RATING_PALETTES.get(len(labels))
     return (
         alt.Scale(domain=list(labels), range=colours)
-        if colours is not alt.Undefined
+        if colours is not None
         else alt.Scale(domain=list(labels), scheme="redyellowblue")
     )
 
@@ -187,21 +197,33 @@ def interval_chart(
     return alt.layer(ref, rule, point).properties(title=title, width=560, height=alt.Step(22))
 
 
-def selection_rate_chart(audit: pd.DataFrame, *, attribute: str, outcome: str, title: str | None = None) -> alt.Chart:
-    """Selection rates by group for one outcome; suppressed groups are shown as suppressed."""
+def selection_rate_chart(
+    audit: pd.DataFrame, *, attribute: str, outcome: str, title: str | alt.Title | None = None
+) -> alt.Chart:
+    """Selection rates by group for one outcome, the flagged groups named by direction.
+
+    For a favourable outcome (a top rating, a promotion) the flagged groups get it less often; for
+    the bottom rating they get it more often: the legend says which. Suppressed groups are shown as
+    suppressed. A `size` column (blind mode's bands) replaces the count in the labels.
+    """
+    adverse = outcome in ADVERSE_WHEN_SELECTED
     rows = audit[(audit["attribute"] == attribute) & (audit["outcome"] == outcome)].copy()
     rows["shown_rate"] = rows["rate"].where(~rows["suppressed"])
-    rows["label"] = rows.apply(
-        lambda r: f"{r['group']} (suppressed)" if r["suppressed"] else f"{r['group']} (n={int(r['n'])})", axis=1
-    )
-    rows["status"] = (
-        rows["four_fifths_flag"].map({True: "below four-fifths", False: "within four-fifths"}).fillna("not compared")
-    )
+
+    def label(r: pd.Series) -> str:
+        if r["suppressed"]:
+            return f"{r['group']} (suppressed)"
+        size = r.get("size")
+        return f"{r['group']} ({size})" if isinstance(size, str) else f"{r['group']} (n={int(r['n'])})"
+
+    rows["label"] = rows.apply(label, axis=1)
+    flagged = "gets it more often (beyond 4/5)" if adverse else "gets it less often (under 4/5)"
+    rows["status"] = rows["four_fifths_flag"].map({True: flagged, False: "within four-fifths"}).fillna("not compared")
     colour = alt.Color(
         "status:N",
         scale=alt.Scale(
-            domain=["below four-fifths", "within four-fifths", "not compared"],
-            range=[FLAG_COLOURS["flagged"], FLAG_COLOURS["not flagged"], "#999999"],
+            domain=[flagged, "within four-fifths", "not compared"],
+            range=[FLAG_COLOURS["flagged"], FLAG_COLOURS["not flagged"], FLAG_COLOURS["small team"]],
         ),
         title=None,
     )
@@ -217,10 +239,15 @@ def selection_rate_chart(audit: pd.DataFrame, *, attribute: str, outcome: str, t
             tooltip=["label:N", alt.Tooltip("shown_rate:Q", format=".0%"), alt.Tooltip("impact_ratio:Q", format=".2f")],
         )
     )
-    heading = (
-        title
-        or f"{outcome.replace('_', ' ').capitalize()} by {attribute}: "
-        "orange bars fall below four-fifths of the reference group"
+    what = outcome.replace("_", " ")
+    noun = OUTCOME_NOUNS.get(outcome, what)
+    heading = title or alt.Title(
+        f"{what.capitalize()} by {attribute}: orange groups get it {'more' if adverse else 'less'} often",
+        subtitle=(
+            f"the group that gets {noun} least often has under four-fifths of their rate"
+            if adverse
+            else f"under four-fifths of the rate of the group that gets {noun} most often"
+        ),
     )
     return bars.properties(title=heading, width=480, height=alt.Step(26))
 
@@ -258,7 +285,8 @@ def delivery_levels_chart(team_dora: pd.DataFrame, *, period: str, title: str | 
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("count():Q", title="teams"),
+            # whole teams, and never two labels on top of each other ("2728")
+            x=alt.X("count():Q", title="teams", axis=alt.Axis(tickMinStep=1, format="d", labelOverlap="greedy")),
             y=alt.Y("metric:N", title=None, sort=list(columns.values())),
             color=alt.Color(
                 "level:N",

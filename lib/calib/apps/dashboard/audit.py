@@ -1,8 +1,11 @@
 """The Audit tab: the bias audit as analysed, and the ratings by protected attribute in view.
 
 Selection rates by protected attribute are org-wide, as analysed (four-fifths flag, Holm-adjusted
-p); groups under the config's min_group_size are suppressed. In blind mode group labels are
-replaced by numbers, the same in the table and in every chart.
+p); groups under the config's min_group_size are suppressed. Each chart names the direction: the
+orange groups get a top rating or a promotion less often, or the bottom rating more often. In blind
+mode group labels are replaced by numbers in an order that says nothing (`calib.privacy.group_numbers`),
+the same in the table and in every chart, and their sizes by bands (`calib.privacy.size_band`): an
+exact n would tell the largest group from the others.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from calib.analyses.bias import ADVERSE_WHEN_SELECTED
 from calib.apps.dashboard.filters import Filters
 from calib.apps.dashboard.html import Safe, esc, html_table, integer, pct
 from calib.apps.dashboard.layout import WIDE, View, stack
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import calibrated_distribution
 from calib.outputs import charts
-from calib.privacy import HIDDEN
+from calib.privacy import HIDDEN, group_numbers, size_band
 
 
 def audit(sources: Sources, filters: Filters) -> View:
@@ -35,7 +39,7 @@ def audit(sources: Sources, filters: Filters) -> View:
     body = "<h3>Bias audit (as analysed)</h3>"
     parts: list[alt.TopLevelMixin] = []
     if not table.empty:
-        shown = _blind_groups(sources, table) if filters.blind else table
+        shown = _blind_sizes(_blind_groups(sources, table), config.min_group_size) if filters.blind else table
         parts += sources.memo(("audit", filters.blind), lambda: _selection_charts(shown))
         body += _audit_table(shown)
     for attribute in attributes:
@@ -43,7 +47,7 @@ def audit(sources: Sources, filters: Filters) -> View:
             break
         dist = calibrated_distribution(rows, sources, by=attribute)
         if filters.blind:
-            dist = _blind_groups(sources, dist, attribute)
+            dist = _blind_sizes(_blind_groups(sources, dist, attribute), config.min_group_size)
         parts.append(
             charts.distribution_chart(
                 dist,
@@ -59,14 +63,12 @@ def audit(sources: Sources, filters: Filters) -> View:
 
 
 def _selection_charts(audit: pd.DataFrame) -> list[alt.TopLevelMixin]:
-    drawn = audit[["attribute", "outcome", "group", "n", "rate", "four_fifths_flag", "impact_ratio", "suppressed"]]
+    columns = ["attribute", "outcome", "group", "n", "rate", "four_fifths_flag", "impact_ratio", "suppressed"]
+    drawn = audit[[*columns, *(["size"] if "size" in audit.columns else [])]]
     return [
-        charts.selection_rate_chart(
-            drawn,
-            attribute=attribute,
-            outcome=outcome,
-            title=f"{outcome.replace('_', ' ').capitalize()} by {attribute}: orange is below four-fifths",
-        ).properties(width=WIDE - 300, height=alt.Step(40))
+        charts.selection_rate_chart(drawn, attribute=attribute, outcome=outcome).properties(
+            width=WIDE - 300, height=alt.Step(40)
+        )
         for (attribute, outcome), _ in drawn.groupby(["attribute", "outcome"], sort=False)
     ]
 
@@ -80,7 +82,7 @@ def hidden_groups(sources: Sources, attribute: str) -> dict[str, str]:
         if not audit.empty:
             mine = audit[audit["attribute"].astype(str) == attribute]
             groups |= set(mine["group"].dropna().astype(str)) | set(mine["reference_group"].dropna().astype(str))
-        return {g: f"group {i + 1} ({HIDDEN})" for i, g in enumerate(sorted(groups))}
+        return group_numbers(attribute, groups)
 
     return sources.memo(("hidden groups", attribute), make)
 
@@ -98,8 +100,20 @@ def _blind_groups(sources: Sources, table: pd.DataFrame, attribute: str | None =
     return out
 
 
+def _blind_sizes(table: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """`table` (blind) with sizes as bands (`size`), no counts, rows in the order of the group numbers."""
+    out = table.assign(size=[size_band(n, min_group_size) for n in table["n"]])
+    out["n"] = pd.NA
+    if "count" in out.columns:  # a count per rating adds up to the group's size
+        out["count"] = pd.NA
+    keys = [c for c in ("attribute", "outcome") if c in out.columns]
+    number = out["group"].astype(str).str.extract(r"group (\d+)")[0].astype(float)
+    return out.assign(_number=number).sort_values([*keys, "_number"], kind="stable").drop(columns="_number")
+
+
 def _audit_table(table: pd.DataFrame) -> Safe:
     rows = []
+    blind = "size" in table.columns
     for r in table.to_dict("records"):
         hidden = bool(r.get("suppressed"))
         rows.append(
@@ -107,12 +121,18 @@ def _audit_table(table: pd.DataFrame) -> Safe:
                 r["attribute"],
                 str(r["outcome"]).replace("_", " "),
                 r["group"],
-                "suppressed" if hidden else integer(r.get("n")),
+                "suppressed" if hidden else (r["size"] if blind else integer(r.get("n"))),
                 "suppressed" if hidden else pct(r.get("rate")),
                 "–" if hidden else r.get("impact_ratio"),
-                "▲ below 4/5" if r.get("four_fifths_flag") is True and not hidden else "",
+                _direction(r) if r.get("four_fifths_flag") is True and not hidden else "",
                 "–" if hidden or pd.isna(r.get("holm_p")) else f"{r['holm_p']:.2g}",
             ]
         )
-    headers = ["attribute", "outcome", "group", "n", "rate", "impact ratio", "four-fifths", "Holm p"]
-    return html_table(headers, rows)
+    headers = ["attribute", "outcome", "group", "people" if blind else "n", "rate", "impact ratio", "four-fifths"]
+    return html_table([*headers, "Holm p"], rows)
+
+
+def _direction(row: dict) -> str:
+    """The four-fifths flag with its direction: who gets the outcome more or less often."""
+    adverse = row["outcome"] in ADVERSE_WHEN_SELECTED
+    return "▲ gets it more often" if adverse else "▲ gets it less often"

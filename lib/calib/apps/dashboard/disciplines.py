@@ -2,7 +2,8 @@
 
 Discipline effects at equal level are read from the analysis (the seam); ratings by discipline are
 those in view; seam pairs (same level, same rating, one from each side of the seam) put two people's
-evidence counts side by side for the room to compare.
+evidence counts side by side for the room to compare: every pair in view, each person in one pair
+(`calib.analyses.seam`), the list scrolling inside itself when it is long.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import altair as alt
 
 from calib.apps.dashboard.filters import Filters, isin
-from calib.apps.dashboard.html import evidence_counts, html_table
-from calib.apps.dashboard.layout import MAX_ROWS, WIDE, View, bolder, stack
+from calib.apps.dashboard.html import Safe, evidence_counts, html_table
+from calib.apps.dashboard.layout import WIDE, View, bolder, stack
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import analysed_note, calibrated_distribution
 from calib.outputs import charts
@@ -56,17 +57,14 @@ def disciplines(sources: Sources, filters: Filters) -> View:
                 f"{labels.get(str(p['reference_employee_id']), p['reference_employee_id'])}",
                 evidence_counts(p, "reference_"),
             ]
-            for p in mine.head(MAX_ROWS // 2).to_dict("records")
+            for p in mine.to_dict("records")
         ]
-        more = (
-            f'<p class="calib-note">and {len(mine) - len(table_rows)} more pairs.</p>'
-            if len(mine) > len(table_rows)
-            else ""
-        )
         headers = ["rating", "level", "person", "evidence D / R / I", "paired with", "evidence D / R / I"]
         body += (
-            html_table(headers, table_rows) if table_rows else '<p class="calib-note">No pairs in view.</p>'
-        ) + more
+            Safe(f'<p>{len(table_rows)} pairs.</p><div class="calib-scroll">{html_table(headers, table_rows)}</div>')
+            if table_rows
+            else '<p class="calib-note">No pairs in view.</p>'
+        )
     return View(body, stack(*parts))
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from calib.apps.dashboard.filters import ALL, Filters, isin
 from calib.apps.dashboard.html import Safe, esc, evidence_counts, findings_html, html_table
-from calib.apps.dashboard.layout import WIDE, View, bolder, limit_rows, stack
+from calib.apps.dashboard.layout import WIDE, View, bolder, limit_rows, paginate, stack
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import analysed_note, stage_distribution
 from calib.outputs import charts
@@ -42,11 +42,15 @@ def managers(sources: Sources, filters: Filters) -> View:
         drawn = rows[["manager_id", "n", "raw_effect", "lower", "upper", "shrunken_effect", "flagged", "small"]]
         drawn = drawn.assign(manager_id=drawn["manager_id"].astype(str).map(lambda i: shown.get(i, i)))
         parts.append(
-            bolder(
-                charts.caterpillar_chart(
-                    drawn, title="Who rates leniently or severely? Intervals crossing 0: no clear effect"
-                )
-            ).properties(width=WIDE - 250, height=alt.Step(30))
+            paginate(
+                bolder(
+                    charts.caterpillar_chart(
+                        drawn, title="Who rates leniently or severely? Intervals crossing 0: no clear effect"
+                    )
+                ).properties(width=WIDE - 250, height=alt.Step(28)),
+                name="managers",
+                start="▶ ",
+            )
         )
     body = (
         "<p>Each manager's ratings against the average manager's for people of the same level, discipline and "

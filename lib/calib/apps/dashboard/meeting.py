@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from calib.apps.dashboard.board import NineBoxBoard
 from calib.apps.dashboard.calibrate import apply_session, queue, queue_options
 from calib.apps.dashboard.html import esc
-from calib.apps.dashboard.ninebox import ninebox_table
+from calib.apps.dashboard.ninebox import board_data
 from calib.errors import UsageError, WorkbenchError
 
 POLL_MS = 3000  # how often an idle page looks for other browsers' changes
@@ -88,20 +89,8 @@ class Meeting:
         self.confirm_box = w.HBox([self.confirm, self.cancel], layout=w.Layout(display="none"))
         self.status = w.HTML()
         self.status.add_class("calib-status")
-        self.box_person = w.Dropdown(options=[], description="Move", style=style, layout=w.Layout(width="520px"))
-        self.box_person.add_class("calib-box-person")
-        self.box_rating = w.Dropdown(options=[], description="to rating", style=style, layout=w.Layout(width="340px"))
-        self.box_rating.add_class("calib-box-rating")
-        self.box_potential = w.Dropdown(
-            options=[], description="potential", style=style, layout=w.Layout(width="260px")
-        )
-        self.box_potential.add_class("calib-box-potential")
-        self.box_reason = w.Text(placeholder="Why (required)", layout=w.Layout(width="700px"))
-        self.box_reason.add_class("calib-box-reason")
-        self.box_move = w.Button(description="Move", button_style="primary")
-        self.box_move.add_class("calib-box-move")
-        self.box_status = w.HTML()
-        self.box_status.add_class("calib-status")
+        self.board = NineBoxBoard(on_move=self._board_move, layout=w.Layout(width="100%"))
+        self.board.add_class("calib-ninebox")
         self.record.on_click(lambda _: self._act(self._record))
         self.flag.on_click(lambda _: self._act(self._flag))
         self.discussed.on_click(lambda _: self._act(self._discussed))
@@ -109,9 +98,7 @@ class Meeting:
         self.lock.on_click(lambda _: self._ask_lock(True))
         self.cancel.on_click(lambda _: self._ask_lock(False))
         self.confirm.on_click(lambda _: self._act(self._lock))
-        self.box_move.on_click(lambda _: self._act(self._move, status=self.box_status))
-        self.box_person.observe(self.sync_box, names="value")
-        for button in (self.record, self.flag, self.discussed, self.add_note, self.lock, self.confirm, self.box_move):
+        for button in (self.record, self.flag, self.discussed, self.add_note, self.lock, self.confirm):
             button.layout.width = "auto"  # the whole label, never "Record chan…"
 
     def calibrate_controls(self) -> list:
@@ -127,13 +114,8 @@ class Meeting:
         ]
 
     def ninebox_controls(self) -> list:
-        """The widgets above the 9-box."""
-        w = self._w
-        return [
-            w.HBox([self.box_person, self.box_rating, self.box_potential]),
-            w.HBox([self.box_reason, self.box_move]),
-            self.box_status,
-        ]
+        """The 9-box board (cards dragged between boxes; a move asks for a reason)."""
+        return [self.board]
 
     def fill_queue(self, sources, filters) -> None:
         """Refill the queue for the rows in view; keep the current person when still there."""
@@ -151,33 +133,20 @@ class Meeting:
         self._lock_controls()
 
     def fill_box(self, sources, filters) -> None:
-        """Refill the 9-box's person picker for the rows in view."""
-        boxes = ninebox_table(sources, filters, self.table)
-        options = list(zip(boxes["label"], boxes["employee_id"], strict=True))
-        current = self.box_person.value
-        if list(self.box_person.options) != options:
-            self.box_person.options = options
-        if list(self.box_rating.options) != list(sources.config.rating_labels):
-            self.box_rating.options = list(sources.config.rating_labels)
-            self.box_potential.options = list(sources.config.sessions.potential_scale)
-        if current in set(boxes["employee_id"]):
-            self.box_person.value = current
-        elif len(boxes):
-            self.box_person.value = boxes["employee_id"].iloc[0]
-        self.sync_box()
+        """Redraw the 9-box board for the rows in view, as the session holds them."""
+        self.board.show(*board_data(sources, filters, self.table))
         self._lock_controls()
 
     def _lock_controls(self) -> None:
         controls = (
             self.rating, self.potential, self.reason, self.record, self.flag, self.discussed, self.note,
-            self.add_note, self.lock, self.box_person, self.box_rating, self.box_potential, self.box_reason,
-            self.box_move,
+            self.add_note, self.lock,
         )  # fmt: skip
         for control in controls:
             control.disabled = self.locked
+        self.board.locked = self.locked
         if self.locked:
-            message = "<b>This session is locked.</b> It is read-only: the log and the export are final."
-            self.status.value = self.box_status.value = message
+            self.status.value = "<b>This session is locked.</b> It is read-only: the log and the export are final."
 
     def sync_person(self) -> None:
         """The rating control starts at the person's current rating."""
@@ -185,16 +154,6 @@ class Meeting:
         if len(row) and str(row["rating"].iloc[0]) in self.rating.options:
             self.rating.value = str(row["rating"].iloc[0])
         self.potential.value = "(unchanged)"
-
-    def sync_box(self, *_: object) -> None:
-        """The 9-box controls start at the chosen person's current rating and potential."""
-        row = self.table[self.table["employee_id"].astype(str) == str(self.box_person.value)]
-        if not len(row):
-            return
-        if str(row["rating"].iloc[0]) in self.box_rating.options:
-            self.box_rating.value = str(row["rating"].iloc[0])
-        if row["potential"].iloc[0] in self.box_potential.options:
-            self.box_potential.value = row["potential"].iloc[0]
 
     # -- actions (each one session call) ---------------------------------------------------------
     def _act(self, action: Callable[[], str], *, status=None) -> None:
@@ -252,21 +211,22 @@ class Meeting:
         self.session.lock(by=self.facilitator)
         return "Session locked: it is read-only from now on."
 
-    def _move(self) -> str:
-        who = str(self.box_person.value or "")
+    def _board_move(self, who: str, rating: str, potential: str | None, reason: str) -> tuple[bool, str]:
+        """A move dropped on the 9-box board: recorded (then everything redrawn), or refused with the reason."""
+        try:
+            message = self._move(who, rating, potential, reason)
+        except WorkbenchError as exc:
+            return False, f"Not recorded: {exc}"
+        self.on_change()
+        return True, message
+
+    def _move(self, who: str, to_rating: str, to_potential: str | None, reason: str) -> str:
         now = self.table.set_index("employee_id")
-        rating = (
-            self.box_rating.value if who in now.index and self.box_rating.value != str(now.at[who, "rating"]) else None
-        )
+        rating = to_rating if who in now.index and to_rating != str(now.at[who, "rating"]) else None
         old = now.at[who, "potential"] if who in now.index else None
-        potential = self.box_potential.value if self.box_potential.value != old else None
+        potential = to_potential if to_potential is not None and to_potential != old else None
         events = self.session.change(
-            who,
-            rating=rating,
-            potential=potential,
-            reason=self.box_reason.value,
-            by=self.facilitator,
+            who, rating=rating, potential=potential, reason=reason, by=self.facilitator,
             expect_version=self.version(who),
-        )
-        self.box_reason.value = ""
+        )  # fmt: skip
         return "Moved: " + "; ".join(f"{e.kind} {e.from_value} → {e.to_value}" for e in events)

@@ -1,5 +1,10 @@
 """The 9-box tab: performance (the session's current rating) by potential, as the room has it now (pure).
 
+What the board shows (`board_data`): every person in view and in the session as a card (name, or
+pseudonym in blind mode, and the current rating) in their box, the people without a potential in a
+tray beside the grid, and each box's count and small mark. The board itself, a widget the facilitator
+drags cards on, is calib.apps.dashboard.board; a move is a change like any other, with a reason.
+
 **Performance groups** map the rating scale to low / mid / high by position: the middle label
 (the middle two on an even scale) is "mid", the labels below it "low", above it "high". On the
 five-point scale Does not meet, Partially meets | Meets | Exceeds, Far exceeds. **Potential** is
@@ -14,20 +19,12 @@ from __future__ import annotations
 import pandas as pd
 
 from calib.apps.dashboard.filters import Filters
-from calib.apps.dashboard.html import esc
 from calib.apps.dashboard.layout import View
 from calib.apps.dashboard.sources import Sources
 
 GROUPS = ("low", "mid", "high")
 POTENTIAL_ROWS = ("high", "medium", "low")  # top row first, as 9-boxes are drawn
-SHOWN_PER_BOX = 12
-NINEBOX_CSS = """<style>
-.calib-ninebox { display: grid; grid-template-columns: 150px repeat(3, 1fr); gap: 6px; max-width: 1600px; }
-.calib-ninebox .calib-box { border: 2px solid #000; padding: 8px 12px; min-height: 120px; background: #fff; }
-.calib-ninebox .calib-box.calib-small { border-style: dashed; }
-.calib-ninebox .calib-axis { font-weight: 700; align-self: center; }
-.calib-ninebox .calib-box b { font-size: 28px; margin-right: 8px; }
-</style>"""
+SHOWN_PER_BOX = 12  # cards a closed box shows; "Show all" opens it
 
 
 def performance_groups(labels: list[str]) -> dict[str, str]:
@@ -61,30 +58,60 @@ def ninebox_table(sources: Sources, filters: Filters, table: pd.DataFrame) -> pd
     ).sort_values("label", ignore_index=True)
 
 
+def board_data(sources: Sources, filters: Filters, table: pd.DataFrame) -> tuple[dict, dict[str, str]]:
+    """What the board draws, and its card keys -> employee ids (the ids never reach the page).
+
+    A card's key is the person's pseudonym: stable across redraws, naming no one. The board data
+    holds the columns (performance groups with their ratings, lowest first), the rows (potential
+    groups with their values, top first), the cards, the minimum group size and the intro line.
+    """
+    boxes = ninebox_table(sources, filters, table)
+    labels = list(sources.config.rating_labels)
+    scale = list(getattr(getattr(sources.config, "sessions", None), "potential_scale", ["low", "medium", "high"]))
+    perf, pot = performance_groups(labels), potential_groups(scale)
+    keys = sources.labels(True)
+    current = table.set_index(table["employee_id"].astype(str))
+    cards = []
+    for r in boxes.itertuples():
+        potential = current.at[r.employee_id, "potential"]
+        cards.append(
+            {
+                "key": keys.get(r.employee_id, r.employee_id),
+                "label": r.label,
+                "rating": str(current.at[r.employee_id, "rating"]),
+                "potential": potential if isinstance(potential, str) else None,
+                "column": r.performance if isinstance(r.performance, str) else None,
+                "row": r.potential if isinstance(r.potential, str) else None,
+            }
+        )
+    data = {
+        "columns": [
+            {"group": g, "title": f"performance: {g}", "values": [x for x in labels if perf[x] == g]} for g in GROUPS
+        ],
+        "rows": [
+            {"group": g, "title": f"potential: {g}", "values": [x for x in scale if pot[x] == g]}
+            for g in POTENTIAL_ROWS
+        ],
+        "ratings": labels,
+        "potentials": scale,
+        "cards": cards,
+        "small": int(sources.config.min_group_size),
+        "shown": SHOWN_PER_BOX,
+    }
+    return data, {card["key"]: employee_id for card, employee_id in zip(cards, boxes["employee_id"], strict=True)}
+
+
 def ninebox(sources: Sources, filters: Filters, table: pd.DataFrame) -> View:
-    """The grid: counts per box, the people in it (names or pseudonyms), small boxes marked."""
+    """The text around the board: what the axes mean, how to move someone, who has no potential yet."""
     boxes = ninebox_table(sources, filters, table)
     if boxes.empty:
         return View('<p class="calib-note">No one in view is in this session.</p>')
     if boxes["potential"].isna().all():
         return View('<p class="calib-note">The reviews carry no potential: there is no 9-box to draw.</p>')
-    small = sources.config.min_group_size
-    cells = ["<div></div>"] + [f'<div class="calib-axis">performance: {g}</div>' for g in GROUPS]
-    for potential in POTENTIAL_ROWS:
-        cells.append(f'<div class="calib-axis">potential: {potential}</div>')
-        for group in GROUPS:
-            inside = boxes[(boxes["performance"] == group) & (boxes["potential"] == potential)]
-            names = ", ".join(esc(label) for label in inside["label"].head(SHOWN_PER_BOX))
-            more = f" and {len(inside) - SHOWN_PER_BOX} more" if len(inside) > SHOWN_PER_BOX else ""
-            is_small = 0 < len(inside) < small
-            cls = "calib-box calib-small" if is_small else "calib-box"
-            mark = ' <span class="calib-note">(small: fewer than the minimum group size)</span>' if is_small else ""
-            cells.append(f'<div class="{cls}"><b>{len(inside)}</b>{mark}<br>{names}{esc(more)}</div>')
-    missing = int(boxes["potential"].isna().sum())
-    note = f'<p class="calib-note">{missing} people in view have no potential recorded.</p>' if missing else ""
-    intro = (
+    text = (
         "<p>Performance is the session's current rating, grouped low / mid / high by position on the scale; "
-        "potential as recorded. Move someone with the controls above: it is a change like any other, with a "
-        "reason.</p>"
+        "potential as recorded. Drag a card to another box, or select it (Enter) to choose a rating and potential: "
+        "a move is a change like any other, recorded only with a reason. Dashed boxes hold fewer people than the "
+        "minimum group size: read them as individuals, not a pattern.</p>"
     )
-    return View(NINEBOX_CSS + f'<div class="calib-ninebox">{"".join(cells)}</div>{note}', None, intro=intro)
+    return View(text)

@@ -1,8 +1,9 @@
 """The Overview tab: how ratings are spread in view, against the guideline, and the headline findings.
 
 Cards give the people in view and the top and bottom shares (suppressed for a small group) and count
-the alerts and warnings; the chart shows ratings before and after calibration against the
-guideline curve. Findings are those about the managers, teams and people in view, and org-wide ones.
+the alerts and warnings listed below them (every one reachable); the chart shows ratings before and
+after calibration against the guideline curve. Findings are those about the managers, teams and
+people in view, and org-wide ones.
 """
 
 from __future__ import annotations
@@ -47,15 +48,22 @@ def overview(sources: Sources, filters: Filters) -> View:
         ("people in view", f"{len(rows):,}"),
         (f"top ({' / '.join(top)})", "suppressed" if small else pct(final.isin(top).mean())),
         (f"bottom ({' / '.join(bottom)})", "suppressed" if small else pct(final.isin(bottom).mean())),
-        (
-            "alerts · warnings",
-            f"{int((severe['severity'] == 'alert').sum()) if len(severe) else 0} · "
-            f"{int((severe['severity'] == 'warning').sum()) if len(severe) else 0}",
-        ),
+        ("alerts (listed below)", f"{int((severe['severity'] == 'alert').sum()) if len(severe) else 0}"),
+        ("warnings (listed below)", f"{int((severe['severity'] == 'warning').sum()) if len(severe) else 0}"),
     ]
     card_html = "".join(f'<div class="calib-card"><b>{esc(v)}</b>{esc(k)}</div>' for k, v in cards)
     note = analysed_note(sources, filters, "Findings")
-    body = f"<h3>Headline findings</h3>{note}{findings_html(severe, sources.redaction(filters.blind), filters.blind)}"
+    info = int((findings["severity"] == "info").sum()) if len(findings) else 0
+    recorded = (
+        f'<p class="calib-note">{info} more findings are recorded as info (could be chance): in the report and '
+        "findings.json.</p>"
+        if info
+        else ""
+    )
+    body = (
+        f"<h3>Headline findings: alerts and warnings</h3>{note}"
+        f"{findings_html(severe, sources.redaction(filters.blind), filters.blind)}{recorded}"
+    )
     mix = charts.distribution_chart(
         stage_distribution(rows, sources),
         dimension="_stage",
@@ -64,5 +72,5 @@ def overview(sources: Sources, filters: Filters) -> View:
         guideline=config.guideline_curve,
         title="Ratings in view, before and after calibration"
         + (", against the guideline" if config.guideline_curve else ""),
-    ).properties(width=WIDE, height=alt.Step(44))
+    ).properties(width=WIDE, height=alt.Step(40))
     return View(body, projector(mix), intro=f'<div class="calib-cards">{card_html}</div>')

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from calib.apps.dashboard.filters import Filters
-from calib.apps.dashboard.html import esc, findings_html, html_table, link, pct
+from calib.apps.dashboard.html import duration, esc, findings_html, html_table, link, pct
 from calib.apps.dashboard.layout import WIDE, View, bolder, projector
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import allowed_team_metrics
@@ -143,9 +143,9 @@ def _team_context_html(sources: Sources, filters: Filters, team: str) -> str:
     items = [("delivery level", r.get("delivery_level"))]
     shown = {
         "deploy_days_per_week": ("deploy days a week", lambda v: f"{v:g}"),
-        "lead_time_hours": ("median lead time", lambda v: f"{v:.1f} h"),
+        "lead_time_hours": ("median lead time", duration),
         "change_failure_rate": ("change failure rate", pct),
-        "time_to_restore_hours": ("median time to restore", lambda v: f"{v:.1f} h"),
+        "time_to_restore_hours": ("median time to restore", duration),
         "slo_met_share": ("SLO windows met", pct),
     }
     for column in allowed_team_metrics(policy):

@@ -2,7 +2,9 @@
 
 Team results describe a team, never one person: a question for the room when a strong team is
 rated low or a struggling team high. Only the metrics the metric policy allows are shown, and the
-delivery levels of the teams in view beside them.
+delivery levels of the teams in view beside them. Each metric is shown as people say it ("36 days",
+"3.2 h", "less than weekly") with its own DORA level beside it, since the overall level combines
+four metrics: a team that deploys less than weekly can still be "high" overall.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import altair as alt
 import pandas as pd
 
 from calib.apps.dashboard.filters import Filters, isin
-from calib.apps.dashboard.html import Safe, esc, html_table, integer, pct
-from calib.apps.dashboard.layout import WIDE, View, bolder, limit_rows, stack
+from calib.apps.dashboard.html import Safe, duration, esc, html_table, integer, pct
+from calib.apps.dashboard.layout import WIDE, View, bolder, limit_rows, paginate, stack
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import allowed_team_metrics
 from calib.outputs import charts
@@ -39,13 +41,16 @@ def team_context(sources: Sources, filters: Filters) -> View:
         if not mine.empty and not mine["small"].fillna(False).astype(bool).all():
             drawn = mine[["team", "delivery_level", "difference", "lower", "upper", "mismatch", "small"]]
             parts.append(
-                bolder(
-                    charts.team_context_chart(
-                        drawn,
-                        names=team_labels(mine, sources.config.metric_policy),
-                        title="Do team ratings match team results? Orange: worth a question",
-                    )
-                ).properties(width=WIDE - 250, height=alt.Step(30))
+                paginate(
+                    bolder(
+                        charts.team_context_chart(
+                            drawn,
+                            names=team_labels(mine, sources.config.metric_policy),
+                            title="Do team ratings match team results? Orange: worth a question",
+                        )
+                    ).properties(width=WIDE - 250, height=alt.Step(28)),
+                    name="teams",
+                )
             )
         body += _team_table(mine, sources)
     dora = sources.results.table("team_dora")
@@ -93,28 +98,70 @@ def _team_table(context: pd.DataFrame, sources: Sources) -> Safe:
     if context.empty:
         return Safe('<p class="calib-note">No team context for this cycle.</p>')
     allowed = allowed_team_metrics(sources.config.metric_policy)
-    metric_headers = {
-        "deploy_days_per_week": "deploy days / week",
-        "lead_time_hours": "lead time (h)",
-        "change_failure_rate": "change failure",
-        "time_to_restore_hours": "restore (h)",
-        "slo_met_share": "SLOs met",
-    }
-    columns = [c for c in metric_headers if c in allowed and c in context.columns]
-    headers = ["team", "people", "delivery", *(metric_headers[c] for c in columns), "mean rating", "vs rest", "flag"]
+    columns = [c for c in METRIC_HEADERS if c in allowed and c in context.columns]
+    headers = ["team", "people", "overall delivery", *(METRIC_HEADERS[c] for c in columns), "mean rating", "vs rest"]
     rows = []
     for r in context.sort_values(["team"]).to_dict("records"):
-        values = [pct(r[c]) if c in ("change_failure_rate", "slo_met_share") else r[c] for c in columns]
         flag = "▲ mismatch" if r.get("mismatch") is True else ("small team" if r.get("small") is True else "")
+        team = Safe(esc(r["team"]) + (f'<br><span class="calib-nowrap">{esc(flag)}</span>' if flag else ""))
         rows.append(
             [
-                r["team"],
+                team,
                 integer(r["n"]),
-                r.get("delivery_level"),
-                *values,
+                r.get("delivery_level") if isinstance(r.get("delivery_level"), str) else "–",
+                *(metric_cell(c, r) for c in columns),
                 r.get("mean_rating"),
                 f"{r['difference']:+.2f}" if pd.notna(r.get("difference")) else "–",
-                flag,
             ]
         )
-    return html_table(headers, rows)
+    note = (
+        '<p class="calib-note">Overall delivery is DORA\'s level across its four metrics; each metric\'s own '
+        "level is beside its value, so a team that deploys less than weekly can still be high overall.</p>"
+    )
+    return Safe(note + html_table(headers, rows))
+
+
+METRIC_HEADERS = {
+    "deploy_days_per_week": "deploys",
+    "lead_time_hours": "lead time",
+    "change_failure_rate": "change failure",
+    "time_to_restore_hours": "time to restore",
+    "slo_met_share": "SLOs met",
+}
+METRIC_LEVELS = {
+    "deploy_days_per_week": "deployment_frequency_level",
+    "lead_time_hours": "lead_time_level",
+    "change_failure_rate": "change_failure_rate_level",
+    "time_to_restore_hours": "time_to_restore_level",
+}
+
+
+def deploys(days_per_week: object) -> str:
+    """Deployment days per week as people say it: "every day", "3 days a week", "less than weekly"."""
+    try:
+        days = float(days_per_week)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+    if pd.isna(days):
+        return "–"
+    if days >= 5:
+        return "every day"
+    if days >= 1:
+        return f"{days:g} day{'s' if days != 1 else ''} a week"
+    return "less than weekly"
+
+
+def metric_cell(column: str, row: dict) -> Safe:
+    """One team metric as people say it, with that metric's own DORA level beside it."""
+    value = row.get(column)
+    if column in ("change_failure_rate", "slo_met_share"):
+        text = pct(value) if pd.notna(value) else "–"
+    elif column == "deploy_days_per_week":
+        text = deploys(value)
+    else:
+        text = duration(value)
+    level = row.get(METRIC_LEVELS.get(column, ""))
+    shown = f'<span class="calib-nowrap">{esc(text)}</span>'
+    if text != "–" and isinstance(level, str):
+        shown += f' <span class="calib-nowrap">({esc(level)})</span>'
+    return Safe(shown)

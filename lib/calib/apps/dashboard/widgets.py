@@ -13,10 +13,13 @@ import traceback
 from pathlib import Path
 
 import altair as alt
+import traitlets
 
 from calib.apps.dashboard.calibrate import calibrate
+from calib.apps.dashboard.layout import fit
 from calib.apps.dashboard.meeting import POLL_MS, Meeting
 from calib.apps.dashboard.ninebox import ninebox
+from calib.apps.dashboard.sizer import ChartSizer
 from calib.apps.dashboard.views import (
     ALL,
     PROJECTOR_CSS,
@@ -41,40 +44,70 @@ RESEND_TICKS = 2  # after a change drawn by the poll, the page's state is sent a
 
 
 # -- widgets -------------------------------------------------------------------------------------
+class PageChart(alt.JupyterChart):
+    """A JupyterChart whose chart parameters stay in the page (a long chart's page buttons).
+
+    altair mirrors every parameter into the kernel; when a chart with one is replaced by a chart
+    without, its page-side listener reads parameters that are gone and throws ("Cannot convert
+    undefined or null to object"). Nothing here reads a page's parameters back, so none is mirrored.
+    """
+
+    @traitlets.validate("_params")
+    def _in_the_page(self, proposal) -> dict:
+        return {}
+
+
 class Pane:
-    """One tab: an intro/body HTML and a chart created on first use (one JupyterChart per tab)."""
+    """One tab: an intro/body HTML and its charts, created on first use and reused (JupyterCharts).
+
+    A view's chart is drawn as `layout.fit` splits it: each part of a stack in its own JupyterChart,
+    as wide as the page.
+    """
 
     def __init__(self, widgets, extra: list | None = None):
         self._w = widgets
         self.intro = widgets.HTML(value='<p class="calib-note">Loading…</p>')
         self.html = widgets.HTML()
-        self.slot = widgets.Box(layout=widgets.Layout(display="none"))
-        self.chart = None
+        self.slot = widgets.VBox(layout=widgets.Layout(display="none", width="100%"))
+        self.slot.add_class("calib-charts")
+        self.charts: list[PageChart] = []
         self.box = widgets.VBox([*(extra or []), self.intro, self.slot, self.html])
         self.box.add_class("calib-pane")
 
+    @property
+    def chart(self) -> PageChart | None:
+        """The first chart (what the benchmarks time)."""
+        return self.charts[0] if self.charts else None
+
     def show(self, view: View) -> None:
-        """Show a view: assign the new chart to the existing JupyterChart (no Output widgets)."""
-        if view.chart is None:
-            self.slot.layout.display = "none"
-            if self.chart is not None:
-                self.chart.chart = None
-        elif self.chart is None:
-            self.chart = alt.JupyterChart(view.chart, embed_options={"renderer": "svg", "actions": False})
-            self.slot.children = (self.chart,)
-            self.slot.layout.display = "flex"
-        else:
-            self.chart.chart = view.chart
-            self.slot.layout.display = "flex"
+        """Show a view: its text first (cheap, and what a reader checks once the chart moved), then each part
+        of its chart in an existing JupyterChart (no Output widgets)."""
         self.intro.value = view.intro
         self.html.value = view.html
+        parts = fit(view.chart) if view.chart is not None else []
+        while len(self.charts) < len(parts):
+            chart = PageChart(
+                parts[len(self.charts)],
+                embed_options={"renderer": "svg", "actions": False},
+                layout=self._w.Layout(width="100%"),
+            )
+            self.charts.append(chart)
+        for chart, part in zip(self.charts, parts, strict=False):
+            if chart.chart is not part:
+                chart.chart = part
+        for chart in self.charts[len(parts) :]:
+            chart.chart = None
+        shown = tuple(self.charts[: len(parts)])
+        if self.slot.children != shown:
+            self.slot.children = shown
+        self.slot.layout.display = "flex" if parts else "none"
 
     def clear(self) -> None:
         """Forget what was shown (so nothing stale, e.g. a name after blind mode, stays in the page)."""
         self.intro.value = '<p class="calib-note">Loading…</p>'
         self.html.value = ""
-        if self.chart is not None:
-            self.chart.chart = None
+        for chart in self.charts:
+            chart.chart = None
 
 
 class Dashboard:
@@ -140,7 +173,7 @@ class Dashboard:
         self.tabs.observe(self._on_tab, names="selected_index")
         filters_box = widgets.HBox([*self.controls.values(), self.blind])
         filters_box.add_class("calib-filters")
-        self.widget = widgets.VBox([self.header, filters_box, self.error, self.tabs])
+        self.widget = widgets.VBox([self.header, filters_box, self.error, self.tabs, ChartSizer()])
         self.widget.add_class("calib-dashboard")
         self._stale: set[str] = set(self.names)
         self._resend = 0  # poll ticks left in which every widget's state is sent again
