@@ -1,6 +1,6 @@
 """The `calib session ...` subcommands (calib.cli wires argparse to `cli_session`).
 
-Writers (`set`, `flag`, `discussed`, `note`, `lock`) create the session on first use and print one
+Writers (`set`, `undo`, `flag`, `discussed`, `note`, `lock`) create the session on first use and print one
 line per event only after it is committed: that line is the acknowledgement. Readers (`log`,
 `export`, `verify`) need an existing session. Refusals are SessionError / StoreError, rendered by
 calib.cli as one line with exit code 1; `verify` exits 1 when the log was altered.
@@ -16,11 +16,12 @@ from pathlib import Path
 
 from calib.files import csv_text, neutralize_frame
 from calib.inputs.config import load_config
-from calib.sessions.events import Event
-from calib.sessions.export import write_export
+from calib.sessions.events import ON, TOGGLES, VERSIONED, Event
+from calib.sessions.export import CALIBRATED, POTENTIAL, HandBack, hand_back, write_export
 from calib.sessions.session import CalibrationSession, open_session
 
-WRITERS = ("set", "flag", "discussed", "note", "lock")
+WRITERS = ("set", "undo", "flag", "discussed", "note", "lock")
+SHOWN = 50  # differences from the input listed by `export`, one line each (the log holds every change)
 
 
 def cli_session(args: argparse.Namespace) -> int:
@@ -50,13 +51,19 @@ def _set(session: CalibrationSession, args: argparse.Namespace) -> int:
     return 0
 
 
+def _undo(session: CalibrationSession, args: argparse.Namespace) -> int:
+    events = session.undo(args.employee, reason=args.reason, by=args.by, expect_version=args.expect_version)
+    _acknowledge(session, events)
+    return 0
+
+
 def _flag(session: CalibrationSession, args: argparse.Namespace) -> int:
-    _acknowledge(session, [session.flag(args.employee, by=args.by, reason=args.reason)])
+    _acknowledge(session, [session.flag(args.employee, by=args.by, reason=args.reason, on=not args.off)])
     return 0
 
 
 def _discussed(session: CalibrationSession, args: argparse.Namespace) -> int:
-    _acknowledge(session, [session.mark_discussed(args.employee, by=args.by, reason=args.reason)])
+    _acknowledge(session, [session.mark_discussed(args.employee, by=args.by, reason=args.reason, on=not args.off)])
     return 0
 
 
@@ -88,15 +95,34 @@ def _log(session: CalibrationSession, args: argparse.Namespace) -> int:
 
 
 def _export(session: CalibrationSession, args: argparse.Namespace) -> int:
-    paths = write_export(session, Path(args.out))
-    table = session.table()
+    back = hand_back(session)
+    paths = write_export(session, Path(args.out), back)
     status = session.state().status
     print(
-        f"wrote {' and '.join(str(p) for p in paths)}: {len(table)} people of {session.key} "
-        f"({int(table['rating_changed'].sum())} ratings and {int(table['potential_changed'].sum())} potentials "
-        f"changed); session {status}{'' if status == 'locked' else ' (lock it before uploading)'}"
+        f"wrote {' and '.join(str(p) for p in paths)}: {back.people} reviews of {session.key}; "
+        f"session {status}{'' if status == 'locked' else ' (lock it before uploading)'}"
     )
+    for line in export_lines(back):
+        print(line)
     return 0
+
+
+def export_lines(back: HandBack, shown: int = SHOWN) -> list[str]:
+    """What the export changed against the reviews input: counts, then each value (up to `shown`)."""
+    lines = []
+    for column, what in ((CALIBRATED, "calibrated_rating"), (POTENTIAL, "potential")):
+        changed = back.changed(column)
+        lines.append(
+            f"{len(changed)} {what} value(s) differ from the reviews input"
+            + (": the session changed them" if changed else "")
+        )
+        lines += [f"  {difference}" for difference in changed[:shown]]
+        if len(changed) > shown:
+            lines.append(f"  ... and {len(changed) - shown} more (every change is in the log)")
+    filled = back.filled(CALIBRATED)
+    if filled:
+        lines.append(f"{len(filled)} blank calibrated_rating cell(s) filled with the rating the session kept")
+    return lines
 
 
 def _verify(session: CalibrationSession, args: argparse.Namespace) -> int:
@@ -110,8 +136,10 @@ def _verify(session: CalibrationSession, args: argparse.Namespace) -> int:
 
 def _acknowledge(session: CalibrationSession, events: list[Event]) -> None:
     for event in events:
-        if event.kind in ("rating", "potential"):
+        if event.kind in VERSIONED:
             what = f"{event.kind} {event.from_value} -> {event.to_value} (version {event.version})"
+        elif event.kind in TOGGLES:
+            what = f"{event.kind} {event.to_value or ON}"
         else:
             what = event.kind
         about = f"{event.employee_id} " if event.employee_id else ""
@@ -120,6 +148,7 @@ def _acknowledge(session: CalibrationSession, events: list[Event]) -> None:
 
 COMMANDS: dict[str, Callable[[CalibrationSession, argparse.Namespace], int]] = {
     "set": _set,
+    "undo": _undo,
     "flag": _flag,
     "discussed": _discussed,
     "note": _note,

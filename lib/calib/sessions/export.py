@@ -1,15 +1,17 @@
 """What HR uploads: the reviews input written back with the session's ratings, plus the session's log.
 
 The reviews file keeps its own rows and columns, in its own order, under its own headers (vendor
-headers that the config's `columns:` renamed are restored). For each review of the session's cycle
-whose person is in the session's scope, `calibrated_rating` becomes the session's current rating
-(the submitted rating where the session changed nothing: calibration confirmed it), and
-`potential` becomes the session's potential where the session changed it; every other cell is
-written as it was read. Either column is added when the input lacks it (potential only when
-changed). Every text cell is neutralized against formula injection (calib.files), so a reason
-such as `=HYPERLINK(...)` is inert text; `<script>` is plain text in a spreadsheet. The log goes
-to a second sheet (.xlsx) or a second file beside the first (`NAME-log.csv`). Files are written to
-a temporary name and renamed into place.
+headers that the config's `columns:` renamed are restored). A session starts from the reviews'
+calibrated rating (else the submitted one), so for each review of the session's cycle whose person
+is in the session's scope, `calibrated_rating` holds exactly what the session holds: a cell is
+written only where the session's rating differs from it (the session changed that person) or where
+it is blank (it gets the rating the session kept); `potential` is written only where the session
+changed it. Every other cell, spelling included, is written as it was read. `hand_back` also lists
+each value that differs from the input (`Difference`), which `calib session export` prints. Either
+column is added when the input lacks it (potential only when changed). Every text cell is
+neutralized against formula injection (calib.files), so a reason such as `=HYPERLINK(...)` is inert
+text; `<script>` is plain text in a spreadsheet. The log goes to a second sheet (.xlsx) or a second
+file beside the first (`NAME-log.csv`). Files are written to a temporary name and renamed into place.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import datetime as dt
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +34,7 @@ from openpyxl.utils import get_column_letter
 from calib.files import MAX_WIDTH, neutralize_frame, write_csv
 from calib.inputs.contract import CONTRACT, parse
 from calib.inputs.load import read_table
+from calib.inputs.ratings import canonical_labels
 from calib.sessions.errors import SessionError
 
 if TYPE_CHECKING:
@@ -39,8 +43,39 @@ if TYPE_CHECKING:
 CALIBRATED, POTENTIAL = "calibrated_rating", "potential"
 
 
-def export_frames(session: CalibrationSession) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The reviews input with the session's values filled in (input headers), and the log."""
+@dataclass(frozen=True)
+class Difference:
+    """One value of the export that differs from the reviews input (None: the input's cell was blank)."""
+
+    employee_id: str
+    column: str  # calibrated_rating or potential (the canonical name)
+    before: str | None
+    after: str | None
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.before if self.before is not None else '(blank)'} -> {self.after}"
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """The export: the reviews (input headers), the log, and what differs from the input."""
+
+    reviews: pd.DataFrame
+    log: pd.DataFrame
+    people: int  # reviews of the cycle whose person is in the session
+    differences: tuple[Difference, ...]
+
+    def changed(self, column: str) -> list[Difference]:
+        """Values of `column` the session changed (the input had another value there)."""
+        return [d for d in self.differences if d.column == column and d.before is not None]
+
+    def filled(self, column: str) -> list[Difference]:
+        """Blank cells of `column` that now hold the value the session kept."""
+        return [d for d in self.differences if d.column == column and d.before is None]
+
+
+def hand_back(session: CalibrationSession) -> HandBack:
+    """The reviews input with the session's values written where they differ from it, and the log."""
     config = session.config
     spec = config.inputs["reviews"]
     shown = str(spec.path)
@@ -54,35 +89,65 @@ def export_frames(session: CalibrationSession) -> tuple[pd.DataFrame, pd.DataFra
     )
     typed, _ = parse(raw[["cycle", "employee_id"]], "reviews", shown)
     table = session.table().set_index("employee_id")
-    rows = (typed["cycle"] == config.cycle) & typed["employee_id"].isin(table.index)
-    people = typed.loc[rows, "employee_id"]
+    rows = ((typed["cycle"] == config.cycle) & typed["employee_id"].isin(table.index)).to_numpy()
     out = raw.copy()
-    if CALIBRATED not in out.columns:
-        out[CALIBRATED] = None
-    out[CALIBRATED] = out[CALIBRATED].astype("object")
-    out.loc[rows, CALIBRATED] = people.map(table["rating"].astype("object")).to_numpy()
-    changed = table.index[table["potential_changed"]]
-    if len(changed):
+    where = out.index[rows]  # the input's own row labels (they need not start at 0)
+    ids = pd.Series(typed.loc[rows, "employee_id"].astype(str).to_numpy(), index=where)
+    differences: list[Difference] = []
+    held = ids.map(table["rating"].astype("object"))
+    given = _values(out, CALIBRATED)[rows]
+    known = canonical_labels(given.astype("object"), config).where(given.notna(), None)
+    write = (known.isna() | (known != held)).to_numpy() & held.notna().to_numpy()
+    if write.any():
+        if CALIBRATED not in out.columns:
+            out[CALIBRATED] = None
+        out[CALIBRATED] = out[CALIBRATED].astype("object")
+        out.loc[where[write], CALIBRATED] = held[write].to_numpy()
+    differences += [
+        Difference(i, CALIBRATED, None if pd.isna(b) else str(b), str(a))
+        for i, b, a in zip(ids[write], given[write], held[write], strict=True)
+    ]
+    moved = ids.map(table["potential_changed"]).fillna(False).astype(bool).to_numpy()
+    if moved.any():
         if POTENTIAL not in out.columns:
             out[POTENTIAL] = None
         out[POTENTIAL] = out[POTENTIAL].astype("object")
-        moved = rows & typed["employee_id"].isin(changed)
-        out.loc[moved, POTENTIAL] = typed.loc[moved, "employee_id"].map(table["potential"]).to_numpy()
+        before = out.loc[where[moved], POTENTIAL]
+        after = ids[moved].map(table["potential"].astype("object"))
+        out.loc[where[moved], POTENTIAL] = after.to_numpy()
+        differences += [
+            Difference(i, POTENTIAL, None if pd.isna(b) else str(b), None if pd.isna(a) else str(a))
+            for i, b, a in zip(ids[moved], before, after, strict=True)
+        ]
     restore = {canonical: vendor.strip() for vendor, canonical in rename.items()}
     out.columns = [restore.get(c, c) for c in out.columns]
-    return out.reset_index(drop=True), session.log()
+    return HandBack(out.reset_index(drop=True), session.log(), int(rows.sum()), tuple(differences))
 
 
-def write_export(session: CalibrationSession, out: Path) -> list[Path]:
+def export_frames(session: CalibrationSession) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reviews input with the session's values filled in (input headers), and the log."""
+    back = hand_back(session)
+    return back.reviews, back.log
+
+
+def _values(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column's cells with blanks as NA (an absent column: all blank)."""
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="object")
+    values = frame[column].astype("object")
+    return values.where(values.notna() & (values.astype(str).str.strip() != ""), pd.NA)
+
+
+def write_export(session: CalibrationSession, out: Path, back: HandBack | None = None) -> list[Path]:
     """Write `out` (.csv: plus `STEM-log.csv` beside it; .xlsx: sheets `reviews` and `log`)."""
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise SessionError(f"export to {out}: expected a file ending in .csv or .xlsx")
-    reviews, log = export_frames(session)
+    back = back or hand_back(session)
     if suffix == ".csv":
         log_path = out.with_name(f"{out.stem}-log.csv")
-        return [write_csv(reviews, out), write_csv(log, log_path)]
-    write_workbook({"reviews": reviews, "log": log}, out)
+        return [write_csv(back.reviews, out), write_csv(back.log, log_path)]
+    write_workbook({"reviews": back.reviews, "log": back.log}, out)
     return [out]
 
 

@@ -1,8 +1,10 @@
 """The session as a table: one row per person in scope, the reviews' values merged with the log's (pure).
 
 This is what the dashboard's Calibrate tab shows and what the export writes back: per person the
-submitted and current rating (ordered categoricals on the scale) and potential, whether each was
-changed, the version (0 = as submitted), flags, notes and the last change's author and time.
+rating as submitted, the rating before this session (the reviews' calibrated rating where the
+input has one, else the submitted one: where the session starts), the current rating (ordered
+categoricals on the scale) and potential, whether each differs from where the session started,
+the version (0 = as the session found them), flags, notes and the last change's author and time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ TABLE_COLUMNS = [
     "manager_id",
     "team",
     "submitted_rating",
+    "start_rating",
     "rating",
     "rating_changed",
     "submitted_potential",
@@ -48,10 +51,16 @@ def people_table(roster: Roster, scope: Scope, events: Sequence[Event]) -> pd.Da
         else pd.Series(None, index=ids, dtype="object")
     )
     changed = changed.reindex(ids)
-    rating_changed = changed["rating_changed"].fillna(False).astype(bool)
-    potential_changed = changed["potential_changed"].fillna(False).astype(bool)
-    submitted_rating = changed["submitted_rating"].where(rating_changed, reviews["rating"])
-    submitted_potential = changed["submitted_potential"].where(potential_changed, submitted_potential)
+    logged_rating = changed["rating_changed"].fillna(False).astype(bool)
+    logged_potential = changed["potential_changed"].fillna(False).astype(bool)
+    submitted_rating = reviews["rating"].astype("object")
+    if "calibrated_rating" in reviews.columns:
+        calibrated = reviews["calibrated_rating"].astype("object")
+        start_rating = calibrated.where(calibrated.notna(), submitted_rating)
+    else:
+        start_rating = submitted_rating
+    rating = changed["rating"].where(logged_rating, start_rating)
+    potential = changed["potential"].where(logged_potential, submitted_potential)
     frame = pd.DataFrame(
         {
             "employee_id": ids,
@@ -59,11 +68,12 @@ def people_table(roster: Roster, scope: Scope, events: Sequence[Event]) -> pd.Da
             "manager_id": people.get("manager_id"),
             "team": people.get("team"),
             "submitted_rating": submitted_rating,
-            "rating": changed["rating"].where(rating_changed, submitted_rating),
-            "rating_changed": rating_changed,
+            "start_rating": start_rating,
+            "rating": rating,
+            "rating_changed": _differs(rating, start_rating),
             "submitted_potential": submitted_potential,
-            "potential": changed["potential"].where(potential_changed, submitted_potential),
-            "potential_changed": potential_changed,
+            "potential": potential,
+            "potential_changed": _differs(potential, submitted_potential),
             "version": changed["version"].fillna(0),
             "flagged": changed["flagged"].fillna(False),
             "discussed": changed["discussed"].fillna(False),
@@ -77,5 +87,12 @@ def people_table(roster: Roster, scope: Scope, events: Sequence[Event]) -> pd.Da
     flags = dict.fromkeys(("rating_changed", "potential_changed", "flagged", "discussed"), "bool")
     texts = ("submitted_potential", "potential", "notes", "last_changed_by", "last_changed_at")
     text = dict.fromkeys(texts, "object")
-    frame = frame.astype({"submitted_rating": dtype, "rating": dtype, "version": "int64", **flags, **text})
+    ratings = dict.fromkeys(("submitted_rating", "start_rating", "rating"), dtype)
+    frame = frame.astype({**ratings, "version": "int64", **flags, **text})
     return frame.reset_index(drop=True)[TABLE_COLUMNS]
+
+
+def _differs(now: pd.Series, before: pd.Series) -> pd.Series:
+    """Where a value differs from where the session started (missing on both sides: the same)."""
+    now, before = now.astype("object"), before.astype("object")
+    return (now.ne(before) & ~(now.isna() & before.isna())).astype(bool)
