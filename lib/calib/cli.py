@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--port", type=int, default=8867)
     explore.add_argument("--host", default="127.0.0.1", help="bind address (a token is required off loopback)")
     explore.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    explore.add_argument(
+        "--session", default=None, help="a calibration session: its ratings are the after-calibration ratings"
+    )
+    explore.add_argument("--store", default=None, help="the session's SQLite file or postgresql:// URL")
     explore.set_defaults(run=_explore)
 
     alignment = commands.add_parser("alignment", help="performance alignment documents (Markdown + HTML)")

@@ -40,6 +40,8 @@ CARD_CSS = """<style>
 .calib-person .calib-bar { display: inline-block; height: 16px; background: #333; vertical-align: middle;
   margin-right: 8px; }
 .calib-person .calib-undone { text-decoration: line-through; }
+.calib-dashboard .calib-recorded { font-weight: 700; }
+.calib-dashboard .calib-refused { font-weight: 700; color: #8a3300; }
 </style>"""
 WORDS = {
     "rating": "rating",

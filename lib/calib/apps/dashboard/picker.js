@@ -42,13 +42,19 @@ function render({ model, el }) {
     visible = matched.slice(0, limit);
     list.replaceChildren();
     let heading = null;
+    let section = list; // each group in its own section, so its sticky heading leaves with it
     visible.forEach((entry, index) => {
       if (entry.group && entry.group !== heading) {
         heading = entry.group;
+        section = document.createElement("div");
+        section.className = "calib-picker-section";
+        section.setAttribute("role", "group");
+        section.setAttribute("aria-label", heading);
         const head = document.createElement("div");
         head.className = "calib-picker-group";
         head.textContent = heading;
-        list.append(head);
+        section.append(head);
+        list.append(section);
       }
       const row = document.createElement("div");
       row.className = "calib-picker-entry";
@@ -67,7 +73,7 @@ function render({ model, el }) {
         row.append(why);
       }
       row.addEventListener("click", () => choose(entry.key));
-      list.append(row);
+      section.append(row);
     });
     const more = matched.length - visible.length;
     if (more > 0) {
