@@ -174,6 +174,8 @@ def test_the_whole_meeting(tmp_path):
         assert page.locator("button.calib-record").is_disabled() and page.locator("button.calib-undo").is_disabled()
         page.locator(".lm-TabBar-tab", has_text=re.compile("^9-box$")).click()
         wait_until(lambda: "performance: high" in page.inner_text(".calib-dashboard"), 30, "the 9-box")
+        time.sleep(0.5)
+        page.screenshot(path=SCREENSHOTS / "meeting-ninebox.png")
         assert_healthy(page)
         assert not browser.dialogs and not other.dialogs, "a reason ran as script"
         assert not browser.external

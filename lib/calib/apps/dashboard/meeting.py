@@ -36,7 +36,6 @@ from calib.errors import WorkbenchError
 from calib.sessions.errors import NothingToChangeError
 from calib.sessions.events import log_frame, when
 from calib.sessions.state import last_change
-from calib.sessions.table import people_table
 
 POLL_MS = 3000  # how often an idle page looks for other browsers' changes
 UNCHANGED = "(unchanged)"
@@ -71,6 +70,8 @@ class Meeting:
     # -- reading ---------------------------------------------------------------------------------
     def reload(self, sources) -> None:
         """Read the session again (one read of its log); make its ratings the frame's after-calibration ratings."""
+        from calib.sessions.table import people_table  # here: a dashboard without a session never loads the store
+
         record = self.session.refresh()  # first: the events read next are at least this many
         self.events = self.session.events()
         self.table = people_table(self.session.roster, self.session.scope, self.events)
