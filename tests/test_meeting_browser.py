@@ -122,7 +122,7 @@ def test_the_whole_meeting(tmp_path):
         before = chart(page)
         record(page, "Far exceeds", HOSTILE)
         wait_until(lambda: "recorded rating Exceeds → Far exceeds (version 1)" in status(page), 20, "the ack")
-        assert "Far exceeds (version 1, changed in this session)" in head(page)  # drawn before the ack
+        assert "Far exceeds (version 1, changed)" in head(page)  # drawn before the ack
         wait_until(lambda: chart(page) != before, 20, "the distribution to move")
         assert HOSTILE in page.locator(".calib-card-body").inner_text()  # the reason, shown as text
         shots(page, "meeting-after-change")

@@ -33,9 +33,13 @@ CARD_CSS = """<style>
 .calib-person .calib-card-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(500px, 1fr));
   gap: 0 28px; align-items: start; }
 .calib-person .calib-card-grid > section { min-width: 0; }
-.calib-person table.calib-ratings td, .calib-person table.calib-ratings th { font-size: 22px; padding: 4px 16px; }
+.calib-person-head h2 { margin: 0 0 2px; }
+.calib-person-head p { margin: 2px 0; }
+.calib-person table.calib-ratings { margin: 2px 0 4px; }
+.calib-person table.calib-ratings td, .calib-person table.calib-ratings th { font-size: 22px; padding: 2px 16px; }
+.calib-person table.calib-ratings th { white-space: nowrap; }
 .calib-person table.calib-ratings td b { font-size: 26px; }
-.calib-person .calib-why { border-left: 6px solid #000; padding: 2px 12px; margin: 8px 0; }
+.calib-person .calib-why { border-left: 6px solid #000; padding: 0 12px; margin: 4px 0; }
 .calib-person td { overflow-wrap: break-word; }
 .calib-person .calib-bar { display: inline-block; height: 16px; background: #333; vertical-align: middle;
   margin-right: 8px; }
@@ -118,7 +122,7 @@ def person_card(
 def _ratings(me: pd.Series) -> str:
     """Submitted, before this session, now (with the version) and the potential, as one small table."""
     now = f"<b>{esc(me['rating'])}</b> (version {int(me['version'])}" + (
-        ", changed in this session)" if bool(me["rating_changed"]) else ")"
+        ", changed)" if bool(me["rating_changed"]) else ")"
     )
     headers = ["submitted", "before this session", "now"]
     cells: list[object] = [esc(me["submitted_rating"]), esc(me["start_rating"]), Safe(now)]

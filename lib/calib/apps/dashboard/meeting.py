@@ -111,7 +111,7 @@ class Meeting:
         self.potential.add_class("calib-potential")
         self.reason = w.Textarea(
             placeholder="Why (required): name the evidence item (its title or link) or the criterion you relied on",
-            layout=w.Layout(width="100%", height="76px"),
+            layout=w.Layout(width="100%", height="64px"),
         )
         self.reason.add_class("calib-reason")
         self.record = self._button(w, "Record change", "calib-record", "primary")
