@@ -159,21 +159,27 @@ def _evidence(sources: Sources, filters: Filters, employee_id: str, text: Callab
     ) + note
 
 
+def _this_cycle(sources: Sources, name: str, column: str, employee_id: str) -> pd.DataFrame | None:
+    """The person's rows of an optional input for the config's cycle (None: the cycle has no such input)."""
+    if sources.table(name) is None:
+        return None
+    mine = sources.where(name, column, employee_id)
+    return mine[mine["cycle"].astype(str) == _cycle(sources)]
+
+
 def _expectations(sources: Sources, employee_id: str) -> str:
-    if sources.table("expectations") is None:
+    mine = _this_cycle(sources, "expectations", "employee_id", employee_id)
+    if mine is None:
         return ""
-    mine = sources.where("expectations", "employee_id", employee_id)
-    mine = mine[mine["cycle"].astype(str) == _cycle(sources)]
     if mine.empty:
         return '<p class="calib-note">None recorded for this cycle.</p>'
     return html_table(["expectation", "status"], [[r["expectation"], r["status"]] for r in mine.to_dict("records")])
 
 
 def _peers(sources: Sources, employee_id: str, text: Callable[[str], object]) -> str:
-    if sources.table("peer_feedback") is None:
+    mine = _this_cycle(sources, "peer_feedback", "reviewee_id", employee_id)
+    if mine is None:
         return ""
-    mine = sources.where("peer_feedback", "reviewee_id", employee_id)
-    mine = mine[mine["cycle"].astype(str) == _cycle(sources)]
     if mine.empty:
         return '<p class="calib-note">None recorded for this cycle.</p>'
     low, high = sources.config.score_range

@@ -50,6 +50,7 @@ class Meeting:
         self.facilitator = facilitator
         self._w = widgets
         self.table = pd.DataFrame()
+        self._rows: dict[str, int] = {}  # employee_id -> row of the table
         self.events: list = []
         self.log = pd.DataFrame()
         self.count = -1
@@ -75,6 +76,7 @@ class Meeting:
         record = self.session.refresh()  # first: the events read next are at least this many
         self.events = self.session.events()
         self.table = people_table(self.session.roster, self.session.scope, self.events)
+        self._rows = {str(i): n for n, i in enumerate(self.table["employee_id"])}
         self.log = log_frame(self.events)
         self.count = record.event_count if record is not None else 0
         self.locked = record is not None and record.status == "locked"
@@ -87,8 +89,8 @@ class Meeting:
 
     def row(self, employee_id: str | None) -> pd.Series | None:
         """The person's row of the session's table as this page last read it."""
-        found = self.table[self.table["employee_id"].astype(str) == str(employee_id)]
-        return found.iloc[0] if len(found) else None
+        position = self._rows.get(str(employee_id))
+        return self.table.iloc[position] if position is not None else None
 
     def version(self, employee_id: str | None) -> int | None:
         """The person's version as this page last read it (what a change is based on)."""
@@ -216,9 +218,9 @@ class Meeting:
             self.queue.entries = entries(order, self._keys)
         ids = set(order["employee_id"])
         if self._advance is not None:
-            shown, who = self._advance
+            before, who = self._advance
             self._advance = None
-            target = next_undiscussed(order, shown or previous, who)
+            target = next_undiscussed(order, before or previous, who)
         elif not self.touched or self.person not in ids:
             target = first_undiscussed(order)
         else:
