@@ -77,9 +77,21 @@ DEFICIENCIES = {"protanopia": "Protanomaly", "deuteranopia": "Deuteranomaly", "t
 MIN_DELTA_E = 15  # CIEDE2000 between any two colours of a palette, as each viewer sees them
 
 
-def linear_rgb(colour_hex: str) -> np.ndarray:
+def colour_science():
+    """colour-science, imported without what it leaves behind: without matplotlib it puts MagicMocks in
+    sys.modules under matplotlib's names, which later imports take for matplotlib (pyspark does)."""
+    import sys
+    from unittest.mock import MagicMock
+
     import colour
 
+    for name in [n for n, module in sys.modules.items() if isinstance(module, MagicMock)]:
+        del sys.modules[name]
+    return colour
+
+
+def linear_rgb(colour_hex: str) -> np.ndarray:
+    colour = colour_science()
     rgb = np.array([int(colour_hex[i : i + 2], 16) / 255 for i in (1, 3, 5)])
     return colour.models.eotf_sRGB(rgb)
 
@@ -92,8 +104,7 @@ def contrast(a: str, b: str = WHITE) -> float:
 
 def seen(colour_hex: str, deficiency: str | None) -> np.ndarray:
     """CIELAB of a colour as a viewer with a full dichromacy sees it (Machado, Oliveira and Fernandes 2009)."""
-    import colour
-
+    colour = colour_science()
     rgb = linear_rgb(colour_hex)
     if deficiency is not None:
         rgb = np.clip(colour.blindness.matrix_cvd_Machado2009(deficiency, 1.0) @ rgb, 0, 1)
@@ -116,7 +127,7 @@ def test_every_palette_colour_stands_out_from_the_white_background(name):
 @pytest.mark.parametrize("viewer", [None, *DEFICIENCIES])
 @pytest.mark.parametrize("name", PALETTES)
 def test_every_two_colours_stay_apart_for_colour_blind_viewers(name, viewer):
-    import colour
+    colour = colour_science()
 
     labs = [seen(c, DEFICIENCIES.get(viewer)) for c in PALETTES[name]]
     closest = min(
@@ -128,7 +139,7 @@ def test_every_two_colours_stay_apart_for_colour_blind_viewers(name, viewer):
 
 
 def test_the_simulation_tells_apart_what_a_dichromat_confuses():
-    import colour
+    colour = colour_science()
 
     red, green = seen("#d62728", "Deuteranomaly"), seen("#2ca02c", "Deuteranomaly")  # a classic red/green pair
     assert float(colour.delta_E(red, green, method="CIE 2000")) < MIN_DELTA_E

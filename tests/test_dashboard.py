@@ -316,18 +316,20 @@ def test_the_widgets_redraw_on_filter_tab_person_and_blind(sources):
     assert "Loading" in app.panes["Audit"].intro.value  # drawn only when opened
     app.tabs.selected_index = d.TABS.index("Person")
     product = {i for _, i in d.person_options(sources, app.filters)}
-    assert set(app.person_pick.options and [v for _, v in app.person_pick.options]) == product
+    assert {app._person_ids[e["key"]] for e in app.person_pick.entries} == product  # the search picker's entries
     first = app.panes["Person"].intro.value
-    app.person_pick.value = app.person_pick.options[-1][1]
+    app.person_pick.value = app.person_pick.entries[-1]["key"]
     assert app.panes["Person"].intro.value != first
     app.blind.value = True
     shown = app.panes["Person"].intro.value + app.header.value + " ".join(o[0] for o in app.controls["manager"].options)
+    shown += json.dumps(app.person_pick.entries) + app.person_pick.value  # what the picker sends to the page
     assert not any(n in shown for n in sources.names.values()) and "blind mode" in app.header.value
+    assert not any(i in shown for i in product)  # keyed by pseudonym, never by employee id
     assert app.panes["Overview"].chart.spec is None  # hidden tabs are cleared, nothing named stays in the page
     app.blind.value = False
     app.tabs.selected_index = 0
     app.blind.value = True
-    assert not app.person_pick.options  # the hidden person list is emptied too, refilled when opened
+    assert not app.person_pick.entries  # the hidden person list is emptied too, refilled when opened
 
 
 def test_a_failing_view_shows_a_friendly_panel_not_a_traceback(sources, monkeypatch, capsys):

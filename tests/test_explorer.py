@@ -228,6 +228,37 @@ def test_an_unknown_manager_is_one_line_and_exit_1(tmp_path):
         )
 
 
+def test_a_sessions_ratings_are_cut_into_the_snapshot_and_named(tmp_path, outsiders):
+    from calib.inputs.config import load_config
+    from calib.sessions import SessionError, open_session
+
+    store = tmp_path / "sessions.sqlite"
+    with open_session(load_config(SAMPLE / "cycle.yml"), "q3", store=store, by="Fran Facilitator") as session:
+        session.set_rating("E0225", "Far exceeds", reason="Noah's launch, see E0070", by="Fran Facilitator")
+        session.set_rating("E0070", "Meets", reason="someone else's person", by="Fran Facilitator")
+    cache = tmp_path / "cache"
+    first = explore.prepare(SAMPLE / "cycle.yml", MANAGER, cache, session="q3", store=str(store), log=lambda *_: None)
+    team = snapshot.load_scoped(first / explore.SNAPSHOT)
+    ratings = model.team_ratings(team).set_index("employee_id")
+    assert ratings.at["E0225", "2026-H1"] == "Far exceeds (submitted Does not meet)"
+    window, as_of = model.stands_at(team)
+    header = views.header_html(team, window, as_of)
+    assert "after calibration = session q3 (open: its ratings may still change; 3 events, read " in header
+    assert "Ratings by cycle (after calibration; 2026-H1: session q3)" in views.team_html(team)
+    files = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in (first / explore.SNAPSHOT).iterdir())
+    for absent in (str(store), "Fran Facilitator", "someone else", "E0070"):  # no store, author, reason or outsider
+        assert absent not in files, absent
+    assert not leaks(files, outsiders)
+    with open_session(load_config(SAMPLE / "cycle.yml"), "q3", store=store) as session:
+        session.undo("E0225", reason="wrong person", by="Fran Facilitator")
+    again = explore.prepare(SAMPLE / "cycle.yml", MANAGER, cache, session="q3", store=str(store), log=lambda *_: None)
+    assert again != first  # a new event: a new cut
+    ratings = model.team_ratings(snapshot.load_scoped(again / explore.SNAPSHOT)).set_index("employee_id")
+    assert ratings.at["E0225", "2026-H1"] == "Does not meet"
+    with pytest.raises(SessionError, match="no session named 'q4'"):
+        explore.prepare(SAMPLE / "cycle.yml", MANAGER, cache, session="q4", store=str(store))
+
+
 # -- the page ----------------------------------------------------------------------------------------
 
 

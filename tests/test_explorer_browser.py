@@ -177,3 +177,29 @@ def test_a_script_in_a_name_is_shown_as_text(tmp_path):
         assert page.locator("script", has_text="alert(1)").count() == 0
         assert not browser.dialogs and not browser.external and not browser.errors
         assert_healthy(page)
+
+
+def test_the_explorer_on_a_session_shows_its_ratings_and_says_which(tmp_path):
+    from calib.inputs.config import load_config
+    from calib.sessions import open_session
+
+    store = tmp_path / "sessions.sqlite"
+    with open_session(load_config(SAMPLE / "cycle.yml"), "q3-eng", store=store, by="Fran") as session:
+        session.set_rating("E0225", "Far exceeds", reason="the launch", by="Fran")
+        session.lock(by="Fran")
+    command = (*EXPLORE, "--session", "q3-eng", "--store", str(store))
+    with serving(SAMPLE / "cycle.yml", tmp_path, command=command, banner=BANNER) as server, chromium() as browser:
+        page = browser.page
+        load(browser, server.url, timeout=180)
+        header = page.inner_text(".calib-header")
+        assert "after calibration = session q3-eng (locked: final; 3 events, read " in header, header
+        open_tab(page, "Team")
+        table = page.inner_text(".calib-explorer")
+        assert "Ratings by cycle (after calibration; 2026-H1: session q3-eng)" in table
+        ratings = table[table.index("Ratings by cycle") :]
+        row = next(line for line in ratings.splitlines() if line.startswith("Noah Costa"))
+        assert "Far exceeds (submitted Does not meet)" in row, row
+        assert str(store) not in page.content() and not leaked(page, outsiders(SAMPLE))
+        shot(page, "explorer-team-session")
+        assert_healthy(page)
+        assert not browser.errors and not browser.external, browser.errors

@@ -23,7 +23,7 @@ from conftest import ROOT
 from calib.delivery.sources import load_cycle
 from calib.frame import normalize
 from calib.inputs.config import load_config
-from calib.outputs.report.changes import EvidenceTerms
+from calib.outputs.report.citing import EvidenceTerms, Item
 from calib.outputs.report.session import with_session_ratings
 from calib.sessions import open_session
 
@@ -32,15 +32,18 @@ LABELS = ["Does not meet", "Partially meets", "Meets", "Exceeds", "Far exceeds"]
 OTHER = "E0010"  # named (full name) inside the hostile reason; never changed
 AUTHORS = ("Ana Facilitator", "Dana Chair")
 CHANGES = [  # (employee, new rating, reason, author): applied in this order
-    ("E0003", "Exceeds", "Led the checkout migration: https://git.example.com/pr/1", AUTHORS[0]),
-    ("E0004", "Exceeds", None, AUTHORS[1]),  # None: the hostile reason (needs OTHER's name)
-    ("E0005", "Exceeds", "discussed in the room", AUTHORS[0]),
-    ("E0005", "Far exceeds", "strong postmortems this cycle", AUTHORS[1]),
+    ("E0003", "Exceeds", "Led it: https://launches.example.com/pricing/598", AUTHORS[0]),  # E0003's own item
+    ("E0004", "Exceeds", None, AUTHORS[1]),  # None: the hostile reason (needs OTHER's name; a link to nothing)
+    ("E0005", "Exceeds", "delivery evidence strong", AUTHORS[0]),  # a category names no item: not citing
+    ("E0005", "Far exceeds", "two postmortems this cycle and the mastery they show", AUTHORS[1]),  # a criterion
     ("E0006", "Exceeds", "first pass", AUTHORS[0]),
     ("E0006", "Meets", "back again: no example given", AUTHORS[0]),
+    ("E0008", "Exceeds", "Rolled out payment retries to all users", AUTHORS[0]),  # E0003's title, not E0008's
 ]
-CITING = 3  # the link, the hostile reason's http link, "postmortems" (a kind of evidence, plural)
+CITING = 2  # E0003's launch link, the criterion Mastery
+UNDONE = "E0008"  # its change is undone: back where it began
 CHANGED = {"E0003": ("Meets", "Exceeds"), "E0004": ("Far exceeds", "Exceeds"), "E0005": ("Meets", "Far exceeds")}
+EVENTS = 1 + len(CHANGES) + 4  # open, the changes, an undo, a flag, a note, a discussed mark
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -101,10 +104,14 @@ def reports(tmp_path_factory) -> dict[str, Path | str]:
     with open_session(settings, "q3", store=store, by=AUTHORS[0]) as session:
         for employee, rating, reason, author in CHANGES:
             session.set_rating(employee, rating, reason=reason or hostile(other_name), by=author)
+        session.undo(UNDONE, reason="recorded for the wrong person", by=AUTHORS[0])
+        session.flag("E0007", by=AUTHORS[1], reason="compare with E0006")
+        session.note("E0007", "ask about the on-call rota", by=AUTHORS[1])
+        session.mark_discussed("E0003", by=AUTHORS[0])
     common = [str(config), "--session", "q3", "--store", str(store)]
     opened = run_cli("report", *common, "--out", str(root / "open"))
     assert opened.returncode == 0, opened.stderr
-    assert "After calibration = session q3 (open, 6 rating changes, 3 people changed)" in opened.stdout
+    assert "After calibration = session q3 (open, 7 rating changes, 3 people changed)" in opened.stdout
     with open_session(settings, "q3", store=store) as session:
         session.lock(by=AUTHORS[1], reason="done")
     blind = run_cli("report", *common, "--out", str(root / "blind"), "--blind", "--per-manager")
@@ -115,11 +122,13 @@ def reports(tmp_path_factory) -> dict[str, Path | str]:
 @pytest.mark.slow
 def test_after_calibration_is_the_sessions_ratings(reports):
     reviews = pd.read_csv(SAMPLE / "reviews.csv", dtype=str, keep_default_na=False)
-    now = reviews[reviews["cycle"] == "2026-H1"].set_index("employee_id")["rating"].copy()
-    submitted = now.value_counts()
+    cycle = reviews[reviews["cycle"] == "2026-H1"].set_index("employee_id")
+    submitted = cycle["rating"].value_counts()
+    now = cycle["calibrated_rating"].copy()
+    assert (now != cycle["rating"]).sum() == 13  # the sample's reviews carry 13 calibrated ratings of their own
     for employee, (before, after) in CHANGED.items():
         assert now[employee] == before
-        now[employee] = after  # the session covers the whole cycle: everyone else is as submitted
+        now[employee] = after  # everyone the session did not change keeps the reviews' calibrated rating
     dist = pd.read_csv(reports["open"] / "tables" / "distributions.csv", dtype={"count": "Int64"})
     org = dist[dist["dimension"] == "all"]
     for stage, expected in (("calibrated", now.value_counts()), ("submitted", submitted)):
@@ -132,29 +141,38 @@ def test_the_section_counts_the_changes_and_draws_the_matrix(reports):
     out = reports["open"]
     summary = json.loads((out / "session.json").read_text(encoding="utf-8"))
     people_in_scope = int((pd.read_csv(SAMPLE / "reviews.csv", dtype=str)["cycle"] == "2026-H1").sum())
-    assert (summary["rating_changes"], summary["people_changed"], summary["changed_back"]) == (6, 3, 1)
+    assert (summary["rating_changes"], summary["people_changed"], summary["changed_back"]) == (7, 3, 2)
     assert (summary["raised"], summary["lowered"], summary["people_in_scope"]) == (2, 1, people_in_scope)
+    assert summary["undos"] == 1 and summary["event_kinds"] == {
+        "open": 1, "rating": 7, "undo_rating": 1, "flag": 1, "discussed": 1, "note": 1
+    }
     matrix = summary["matrix"]
     for before, after in CHANGED.values():
         assert matrix[LABELS.index(before)][LABELS.index(after)] == 1
     assert sum(matrix[i][i] for i in range(len(LABELS))) == people_in_scope - 3
     assert sum(map(sum, matrix)) == people_in_scope
-    assert summary["evidence"]["citing"] == CITING and summary["evidence"]["changes"] == 6
-    assert [c["employee_id"] for c in summary["changes"]] == [c[0] for c in CHANGES]
+    assert summary["evidence"]["citing"] == CITING and summary["evidence"]["changes"] == 7
+    assert [c["employee_id"] for c in summary["changes"]] == [c[0] for c in CHANGES] + [UNDONE]
+    assert [c["cites_evidence"] for c in summary["changes"]][:7] == [True, False, False, True, False, False, False]
+    assert [e["kind"] for e in summary["log"]][-4:] == ["undo_rating", "flag", "note", "discussed"]
     by_discipline = {r["discipline"]: r["changed"] for r in summary["by_discipline"]}
     assert sum(by_discipline.values()) == 3
     by_manager = {r["manager_id"]: r["changes"] for r in summary["by_manager"] if r["changes"]}
-    assert by_manager == {"E0028": 1, "E0109": 1, "E0051": 2, "E0116": 2}  # reviewers of E0003..E0006
+    assert by_manager == {"E0028": 1, "E0109": 1, "E0051": 2, "E0116": 2, "E0106": 1}  # reviewers of E0003..E0008
 
     html = (out / "report.html").read_text(encoding="utf-8")
     assert re.search(r"<h2[^>]*>\s*Calibration changes", html)
     text = visible(html)
-    assert f"recorded 6 rating change(s), which moved 3 of the {people_in_scope} people" in text
+    assert f"recorded 7 rating change(s), which moved 3 of the {people_in_scope} people" in text
     assert "After calibration = calibration session q3 (cycle 2026-H1, scope cycle), open" in text
     assert str(reports["store"]) in text
-    assert f"Reasons citing evidence: {CITING} of 6 rating changes (50%)" in text
-    assert "A reason cites evidence when it contains an http(s) link" in text
+    assert f"Reasons citing evidence: {CITING} of 7 rating changes (29%)" in text
+    assert "names one of that person's evidence items of the cycle, by its title or its link" in text
     assert "Nikolai Qureshi" in text and "Meets → Exceeds, by Ana Facilitator (cites evidence)" in text
+    assert "Every event of the session (1 open, 7 rating, 1 undo rating, 1 flag, 1 discussed, 1 note)" in text
+    assert "undid a rating change" in text and "Exceeds → Meets, by Ana Facilitator. Reason: recorded for" in text
+    assert "flagged for discussion" in text and "Note: ask about the on-call rota" in text
+    assert "marked discussed" in text
 
 
 @pytest.mark.slow
@@ -173,9 +191,9 @@ def test_a_hostile_reason_is_only_ever_escaped(reports):
 def test_lineage_names_the_session_its_status_and_store(reports):
     opened = json.loads((reports["open"] / "lineage.json").read_text(encoding="utf-8"))["session"]
     assert (opened["name"], opened["status"], opened["store"]) == ("q3", "open", str(reports["store"]))
-    assert opened["verified"] and opened["events"] == 1 + len(CHANGES) and opened["rating_changes"] == 6
+    assert opened["verified"] and opened["events"] == EVENTS and opened["rating_changes"] == 7
     locked = json.loads((reports["blind"] / "lineage.json").read_text(encoding="utf-8"))["session"]
-    assert locked["status"] == "locked" and locked["events"] == 2 + len(CHANGES)
+    assert locked["status"] == "locked" and locked["events"] == EVENTS + 1
     assert locked["locked_by"].startswith("Author ")
 
 
@@ -200,22 +218,28 @@ def test_blind_mode_names_no_changed_person_and_no_author(reports):
     assert "Calibration changes" in text and "locked" in text and "Person " in text
 
 
-def test_reasons_cite_evidence_by_link_category_kind_or_criterion():
-    terms = EvidenceTerms(("delivery", "reliability"), ("pr", "design_doc", "postmortem"), ("Impact",))
+def test_a_reason_cites_evidence_only_by_naming_that_persons_item_or_a_criterion():
+    items = {"E3": (Item("Ship the API", "https://git.example/1"), Item("Outage review", None))}
+    terms = EvidenceTerms(("Impact", "Design Quality"), items)
     cites = {
-        "see https://git.example.com/1": True,
-        "two PRs merged": True,
-        "her Design-Docs were clear": True,
-        "reliability work all year": True,
+        "see https://git.example/1 for the API": True,
+        "see HTTPS://GIT.EXAMPLE/1/": True,
+        "shipped: ship the  API, on time": True,
+        "the outage review was exemplary": True,
         "IMPACT on checkout": True,
+        "her design-quality was clear": True,
+        "see https://git.example/12": False,  # another item's link
+        "see https://elsewhere.example/1": False,
+        "delivery evidence strong": False,  # a category names nothing to open
+        "two PRs and a postmortem": False,  # kinds of evidence neither
         "impactful, but no example": False,
-        "printed the plan": False,
         "good vibes": False,
-        "http is a protocol": False,
     }
-    assert {reason: terms.cites(reason) for reason in cites} == cites
+    assert {reason: terms.cites(reason, "E3") for reason in cites} == cites
+    assert not terms.cites("Ship the API", "E4")  # another person's item
+    assert terms.cited("we did ship the api", "E3") == "Ship the API" and not terms.cites("shipped the API", "E3")
     definition = terms.definition()
-    assert "http(s) link" in definition and "design doc" in definition and "Impact" in definition
+    assert "by its title or its link" in definition and "Impact" in definition
 
 
 def test_with_session_ratings_replaces_only_the_cycles_calibrated_ratings(tiny_cycle):
@@ -240,7 +264,7 @@ def test_an_unknown_session_or_a_bad_store_is_one_line_and_exit_1(tiny_cycle, tm
     config = tiny_cycle()
     store = tmp_path / "sessions.sqlite"
     with open_session(load_config(config), "real", store=store, by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="ok", by="Ana")
+        session.set_rating("E3", "Far exceeds", reason="ok", by="Ana")
     out = tmp_path / "report"
     one_line_error(
         run_cli("report", str(config), "--session", "nope", "--store", str(store), "--out", str(out)),

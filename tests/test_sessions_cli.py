@@ -62,7 +62,11 @@ def test_a_session_end_to_end_on_the_sample_org(store, tmp_path):
 
     exported = calib("export", SAMPLE, *common, "--out", str(tmp_path / "out" / "calibrated.csv"))
     assert exported.returncode == 0, exported.stderr
-    assert "(1 ratings and 1 potentials changed); session open (lock it before uploading)" in exported.stdout
+    assert exported.stdout.splitlines()[1:] == [
+        "0 calibrated_rating value(s) differ from the reviews input",  # Bo set E0003 back to Meets
+        "1 potential value(s) differ from the reviews input: the session changed them",
+        "  E0003 medium -> high",
+    ], exported.stdout
     reviews = list(csv.DictReader((tmp_path / "out" / "calibrated.csv").open(encoding="utf-8", newline="")))
     source = list(csv.DictReader((ROOT / "data_samples" / "reviews.csv").open(encoding="utf-8")))
     assert len(reviews) == len(source) and list(reviews[0]) == list(source[0])
@@ -89,6 +93,30 @@ def test_a_session_end_to_end_on_the_sample_org(store, tmp_path):
     refused(calib("discussed", SAMPLE, *common, "--employee", "E0004", "--by", "Cy"), "was locked by Fa")
 
 
+def test_the_export_keeps_every_calibrated_rating_the_session_did_not_change(store, tmp_path):
+    common = ["--session", "q3", "--store", store]
+    source = list(csv.DictReader((ROOT / "data_samples" / "reviews.csv").open(encoding="utf-8")))
+    now = [r for r in source if r["cycle"] == "2026-H1"]
+    own = {r["employee_id"]: r["calibrated_rating"] for r in now if r["calibrated_rating"] != r["rating"]}
+    assert len(own) == 13 and own["E0070"] == "Exceeds" and own["E0161"] == "Far exceeds"
+    for person, rating, before in (("E0070", "Meets", "Exceeds"), ("E0003", "Exceeds", "Meets")):
+        run = calib("set", SAMPLE, *common, "--employee", person, "--rating", rating, "--reason", "r", "--by", "Ana")
+        assert run.returncode == 0 and f"{person} rating {before} -> {rating} (version 1)" in run.stdout, run.stderr
+    run = calib("undo", SAMPLE, *common, "--employee", "E0003", "--reason", "wrong person", "--by", "Ana")
+    assert run.returncode == 0 and "E0003 undo_rating Exceeds -> Meets (version 2)" in run.stdout, run.stderr
+    out = tmp_path / "back.csv"
+    exported = calib("export", SAMPLE, *common, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[1:3] == [
+        "1 calibrated_rating value(s) differ from the reviews input: the session changed them",
+        "  E0070 Exceeds -> Meets",
+    ]
+    written = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    expected = [dict(r, calibrated_rating="Meets") if (r["cycle"], r["employee_id"]) == ("2026-H1", "E0070") else r
+                for r in source]
+    assert written == expected  # every other cell as read: the 12 other calibrated ratings of their own kept
+
+
 def test_bad_input_is_one_line_and_exit_1(tiny_cycle, store):
     config = str(tiny_cycle())
     change = ["set", config, "--session", "s", "--store", store, "--by", "Ana"]
@@ -109,7 +137,7 @@ def test_bad_input_is_one_line_and_exit_1(tiny_cycle, store):
 def test_verify_exits_1_when_the_log_was_altered(tiny_cycle, store):
     config = str(tiny_cycle())
     common = ["--session", "s", "--store", store]
-    for person, rating in (("E3", "Meets"), ("E4", "Exceeds")):
+    for person, rating in (("E3", "Far exceeds"), ("E4", "Exceeds")):
         run = calib("set", config, *common, "--employee", person, "--rating", rating, "--reason", "ok", "--by", "Ana")
         assert run.returncode == 0, run.stderr
     assert calib("verify", config, *common).returncode == 0
@@ -146,7 +174,8 @@ def test_export_restores_vendor_headers_and_uses_the_configs_store(tiny_cycle, t
     rows = list(csv.reader(out.open(encoding="utf-8", newline="")))
     assert rows[0] == ["Cycle", "Employee ID", "reviewer_id", "Manager Rating", "calibrated_rating"]
     calibrated = {row[1]: row[4] for row in rows[1:] if row[0] == "2026-H1"}
-    assert calibrated == {"E2": "Meets", "E3": "Exceeds", "E4": "Meets", "E5": "Meets", "E6": "Far exceeds",
+    # E3's calibrated Meets is kept (the session did not change it); blanks get the rating the session kept
+    assert calibrated == {"E2": "Meets", "E3": "Meets", "E4": "Meets", "E5": "Meets", "E6": "Far exceeds",
                           "E7": "Meets"}
     assert rows[3][3] == "meets" and rows[-1] == ["2025-H2", "E3", "E2", "Meets", ""]  # read as written
     assert Path(str(out).replace(".csv", "-log.csv")).is_file()
@@ -155,7 +184,7 @@ def test_export_restores_vendor_headers_and_uses_the_configs_store(tiny_cycle, t
 def test_the_commands_work_against_postgresql(tiny_cycle, postgres_server):
     config, url = str(tiny_cycle()), postgres_server.create_database()
     common = ["--session", "s", "--store", url]
-    run = calib("set", config, *common, "--employee", "E3", "--rating", "Meets", "--reason", LINK, "--by", "Ana")
+    run = calib("set", config, *common, "--employee", "E3", "--rating", "Far exceeds", "--reason", LINK, "--by", "Ana")
     assert run.returncode == 0, run.stderr
     refused(
         calib("set", config, *common, "--employee", "E3", "--rating", "Exceeds", "--reason", "r", "--by", "Bo",

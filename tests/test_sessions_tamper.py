@@ -61,7 +61,7 @@ def anchor_file(config, store_url) -> str:
 def meeting(config, store_url, *, lock: bool = True) -> str:
     """Three changes and a lock (events 1-5); the head printed at the lock."""
     with open_session(config, "q3", store=store_url, by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="shipped", by="Ana")
+        session.set_rating("E3", "Far exceeds", reason="shipped", by="Ana")
         session.set_rating("E4", "Exceeds", reason="led", by="Bo")
         session.set_rating("E5", "Meets", reason="grew", by="Cy")
         if lock:
@@ -212,13 +212,13 @@ def test_the_key_file_must_be_private_and_the_key_is_never_shown(tiny_cycle, tmp
     store = str(tmp_path / "s.sqlite")
 
     common = [str(config_path), "--session", "q3", "--store", store]
-    loose = calib("set", *common, "--employee", "E3", "--rating", "Meets", "--reason", "r", "--by", "Ana")
+    loose = calib("set", *common, "--employee", "E3", "--rating", "Far exceeds", "--reason", "r", "--by", "Ana")
     assert loose.returncode == 1 and loose.stderr == (
         f"error: session key file {key_file} can be read by others (mode 0644): run `chmod 600 {key_file}`\n"
     )
     os.chmod(key_file, 0o600)
     runs = [
-        calib("set", *common, "--employee", "E3", "--rating", "Meets", "--reason", "r", "--by", "Ana"),
+        calib("set", *common, "--employee", "E3", "--rating", "Far exceeds", "--reason", "r", "--by", "Ana"),
         calib("lock", *common, "--by", "Fa"),
         calib("log", *common, "--format", "json"),
         calib("export", *common, "--out", str(tmp_path / "out.csv")),
@@ -240,7 +240,7 @@ def test_store_anchor_and_export_files_are_private(tiny_cycle, tmp_path):
     previous = os.umask(0o022)
     try:
         with open_session(config, "q3", store=str(store), by="Ana") as session:
-            session.set_rating("E3", "Meets", reason="r", by="Ana")
+            session.set_rating("E3", "Far exceeds", reason="r", by="Ana")
             modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in store.parent.iterdir()}  # -wal, -shm: open now
             from calib.sessions.export import write_export
 
@@ -262,14 +262,14 @@ def test_lock_and_export_print_the_head_and_verify_checks_a_head_given_back(tiny
     common = [str(tiny_cycle()), "--session", "q3", "--store", str(store)]
 
     assert (
-        calib("set", *common, "--employee", "E3", "--rating", "Meets", "--reason", "r", "--by", "Ana").returncode == 0
+        calib("set", *common, "--employee", "E3", "--rating", "Exceeds", "--reason", "r", "--by", "Ana").returncode == 0
     )
     locked = calib("lock", *common, "--by", "Fa")
     printed = locked.stdout.splitlines()[1]
     assert printed.startswith("head 3:") and printed.endswith("checks the log against it"), locked.stdout
     head = printed.split()[1].rstrip(":")
     exported = calib("export", *common, "--out", str(tmp_path / "hr.csv"))
-    assert exported.returncode == 0 and exported.stdout.rstrip().endswith(f"; head {head}")
+    assert exported.returncode == 0 and exported.stdout.splitlines()[0].endswith(f"; head {head}")
     row = next(csv.DictReader((tmp_path / "hr-head.csv").open(encoding="utf-8", newline="")))
     assert (
         (row["cycle"], row["session"], row["status"], row["events"], row["head"])

@@ -65,7 +65,7 @@ def test_the_session_refuses_them_before_writing(tiny_cycle, store_url):
     config = load_config(tiny_cycle())
     with open_session(config, "q3", store=store_url, by="Ana") as session:
         for attempt, message in (
-            (lambda: session.set_rating("E3", "Meets", reason="r" * 50_000_000, by="Ana"), "50,000,000 characters"),
+            (lambda: session.set_rating("E3", "Exceeds", reason="r" * 50_000_000, by="Ana"), "50,000,000 characters"),
             (lambda: session.note("E3", "\x1b[2J", by="Ana"), "the note holds the control character U+001B"),
             (lambda: session.flag("E3", reason="a\x0bb", by="Ana"), "U+000B (VT)"),
             (lambda: session.lock(by="Fa\x1b[2J"), "the author (--by) holds"),
@@ -89,7 +89,7 @@ def test_an_older_log_prints_escaped_and_still_exports_to_xlsx(tiny_cycle, store
     config_path = tiny_cycle()
     config = load_config(config_path)
     with open_session(config, "old", store=store_url, by="Ana") as session:
-        session.set_rating("E3", "Meets", reason="r", by="Ana")
+        session.set_rating("E3", "Far exceeds", reason="r", by="Ana")
     with SessionStore(store_url) as store:  # written as calib did before these rules: only NUL was refused
         record = store.find("2026-H1", "old")
         store.append(

@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--port", type=int, default=8867)
     explore.add_argument("--host", default="127.0.0.1", help="bind address (a token is required off loopback)")
     explore.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    explore.add_argument(
+        "--session", default=None, help="a calibration session: its ratings are the after-calibration ratings"
+    )
+    explore.add_argument("--store", default=None, help="the session's SQLite file or postgresql:// URL")
     explore.set_defaults(run=_explore)
 
     hub = commands.add_parser(
@@ -279,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_session_parser(commands: argparse._SubParsersAction) -> None:
-    """`calib session set|flag|discussed|note|lock|log|export|verify|setup-roles` (calib.sessions.cli runs them)."""
+    """`calib session set|undo|flag|discussed|note|lock|log|export|verify|setup-roles` (run by calib.sessions.cli)."""
     session = commands.add_parser("session", help="calibration sessions: record changes with reasons, lock, export")
     sub = session.add_subparsers(dest="session_command", required=True)
 
@@ -306,8 +310,13 @@ def _add_session_parser(commands: argparse._SubParsersAction) -> None:
     change.add_argument("--potential", default=None, help="the new potential (a label of sessions.potential_scale)")
     change.add_argument("--reason", required=True, help="why (required; kept verbatim in the log)")
     change.add_argument("--expect-version", type=int, default=None, help="the person's version you saw")
-    command("flag", "flag a person for discussion", writer=True, person=True).add_argument("--reason", default="")
-    command("discussed", "mark a person as discussed", writer=True, person=True).add_argument("--reason", default="")
+    undo = command("undo", "set back a person's last change (a new event, never a deletion)", writer=True, person=True)
+    undo.add_argument("--reason", required=True, help="why (required; kept verbatim in the log)")
+    undo.add_argument("--expect-version", type=int, default=None, help="the person's version you saw")
+    for name, help_text in (("flag", "flag a person for discussion"), ("discussed", "mark a person as discussed")):
+        toggle = command(name, help_text + " (--off: take the mark off)", writer=True, person=True)
+        toggle.add_argument("--reason", default="")
+        toggle.add_argument("--off", action="store_true", help="take the mark off (recorded as its own event)")
     command("note", "add a note about a person", writer=True, person=True).add_argument("--text", required=True)
     command("lock", "lock the session: no more changes", writer=True, person=False).add_argument("--reason", default="")
     log = command("log", "print the session's log to stdout", writer=False, person=False)

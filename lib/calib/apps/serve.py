@@ -30,7 +30,7 @@ from calib.files import NOTEBOOKS
 CACHE_ROOT = Path("reports/.cache")  # relative to the working directory, like `calib analyze --out`
 NOTEBOOK = NOTEBOOKS / "calibration_dashboard.ipynb"
 SNAPSHOT = "snapshot"
-SNAPSHOT_FORMAT = 2  # raise when write_snapshot writes something new: older caches are then rebuilt
+SNAPSHOT_FORMAT = 3  # raise when write_snapshot writes something new: older caches are then rebuilt
 # what ensure_analysis runs (code_digest)
 ANALYSIS_ROOTS = ("analyses.runner", "frame", "delivery.sources", "inputs.validate", "inputs.config")
 
@@ -166,7 +166,7 @@ def write_snapshot(normalized, folder: Path) -> None:
     people[keep].reset_index(drop=True).to_parquet(folder / "people.parquet", index=False)
     normalized.team_dora.to_parquet(folder / "team_dora.parquet", index=False)
     normalized.team_slos.to_parquet(folder / "team_slos.parquet", index=False)
-    for name in ("evidence", "criteria_scores", "peer_feedback", "telemetry", "teams"):
+    for name in ("evidence", "criteria_scores", "peer_feedback", "telemetry", "teams", "expectations"):
         if data.has(name):
             data[name].reset_index(drop=True).to_parquet(folder / f"{name}.parquet", index=False)
     (folder / "done").write_text("ok\n")

@@ -29,7 +29,7 @@ def sequential(store: str, out_dir: Path, changes: int = SEQUENTIAL) -> dict:
     labels = config.rating_labels
     with open_session(config, "bench-sequential", store=store, by="bench") as session:
         people = session.members()
-        current = {p: session.roster.submitted(p).rating for p in people}
+        current = {p: session.roster.submitted(p).before for p in people}  # where the session starts
         started = time.perf_counter()
         for i in range(changes):
             person = people[i % len(people)]

@@ -21,14 +21,37 @@ This package owns:
 - `cli`: the `calib session ...` subcommands.
 
 It imports calib.errors, calib.files and calib.inputs only, never the analyses, the report, the
-dashboard or the server (an import contract checks it).
+dashboard or the server (an import contract checks it). The names below load lazily: the
+dashboard imports `events` and `state` at start, and must not pay for the store and the delivery
+engine (SQLAlchemy, Ibis: seconds) unless a session is opened.
 """
 
-from calib.sessions.errors import SessionError, StaleVersionError, StoreError
-from calib.sessions.events import Event
-from calib.sessions.session import CalibrationSession, list_sessions, open_session
-from calib.sessions.state import PersonState, SessionState, derive_state
-from calib.sessions.verify import Verification, verify_chain
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from calib.sessions.errors import SessionError, StaleVersionError, StoreError
+    from calib.sessions.events import Event
+    from calib.sessions.session import CalibrationSession, list_sessions, open_session
+    from calib.sessions.state import PersonState, SessionState, derive_state
+    from calib.sessions.verify import Verification, verify_chain
+
+_LAZY = {  # name -> module
+    "CalibrationSession": "calib.sessions.session",
+    "Event": "calib.sessions.events",
+    "PersonState": "calib.sessions.state",
+    "SessionError": "calib.sessions.errors",
+    "SessionState": "calib.sessions.state",
+    "StaleVersionError": "calib.sessions.errors",
+    "StoreError": "calib.sessions.errors",
+    "Verification": "calib.sessions.verify",
+    "derive_state": "calib.sessions.state",
+    "list_sessions": "calib.sessions.session",
+    "open_session": "calib.sessions.session",
+    "verify_chain": "calib.sessions.verify",
+}
 
 __all__ = [
     "CalibrationSession",
@@ -44,3 +67,9 @@ __all__ = [
     "open_session",
     "verify_chain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'calib.sessions' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The `calib session ...` subcommands (calib.cli wires argparse to `cli_session`).
 
-Writers (`set`, `flag`, `discussed`, `note`, `lock`) create the session on first use and print one
+Writers (`set`, `undo`, `flag`, `discussed`, `note`, `lock`) create the session on first use and print one
 line per event only after it is committed: that line is the acknowledgement. Readers (`log`,
 `export`, `verify`) need an existing session. Refusals are SessionError / StoreError, rendered by
 calib.cli as one line with exit code 1; `verify` exits 1 when the log was altered, one line per
@@ -22,14 +22,15 @@ from pathlib import Path
 from calib.files import csv_text, neutralize_frame
 from calib.inputs.config import CycleConfig, load_config
 from calib.sessions.anchors import parse_head
-from calib.sessions.events import Event
-from calib.sessions.export import write_export
+from calib.sessions.events import ON, TOGGLES, VERSIONED, Event
+from calib.sessions.export import CALIBRATED, POTENTIAL, HandBack, hand_back, write_export
 from calib.sessions.roles import apply_roles, role_sql
 from calib.sessions.session import CalibrationSession, open_session, open_store
 from calib.sessions.text import KEPT, printable
 
-WRITERS = ("set", "flag", "discussed", "note", "lock")
+WRITERS = ("set", "undo", "flag", "discussed", "note", "lock")
 C1 = re.compile(r"[\x7f-\x9f]")  # not escaped by json.dumps(ensure_ascii=False); a terminal may act on them
+SHOWN = 50  # differences from the input listed by `export`, one line each (the log holds every change)
 
 
 def cli_session(args: argparse.Namespace) -> int:
@@ -61,13 +62,19 @@ def _set(session: CalibrationSession, args: argparse.Namespace) -> int:
     return 0
 
 
+def _undo(session: CalibrationSession, args: argparse.Namespace) -> int:
+    events = session.undo(args.employee, reason=args.reason, by=args.by, expect_version=args.expect_version)
+    _acknowledge(session, events)
+    return 0
+
+
 def _flag(session: CalibrationSession, args: argparse.Namespace) -> int:
-    _acknowledge(session, [session.flag(args.employee, by=args.by, reason=args.reason)])
+    _acknowledge(session, [session.flag(args.employee, by=args.by, reason=args.reason, on=not args.off)])
     return 0
 
 
 def _discussed(session: CalibrationSession, args: argparse.Namespace) -> int:
-    _acknowledge(session, [session.mark_discussed(args.employee, by=args.by, reason=args.reason)])
+    _acknowledge(session, [session.mark_discussed(args.employee, by=args.by, reason=args.reason, on=not args.off)])
     return 0
 
 
@@ -104,18 +111,36 @@ def _log(session: CalibrationSession, args: argparse.Namespace) -> int:
 
 
 def _export(session: CalibrationSession, args: argparse.Namespace) -> int:
-    exported = write_export(session, Path(args.out))
-    table = session.table()
+    back = hand_back(session)
+    exported = write_export(session, Path(args.out), back)
     status = session.state().status
     print(
-        f"wrote {' and '.join(str(p) for p in exported.paths)}: {len(table)} people of {session.key} "
-        f"({int(table['rating_changed'].sum())} ratings and {int(table['potential_changed'].sum())} potentials "
-        f"changed); session {status}{'' if status == 'locked' else ' (lock it before uploading)'}; "
-        f"head {exported.head}"
+        f"wrote {' and '.join(str(p) for p in exported.paths)}: {back.people} reviews of {session.key}; "
+        f"session {status}{'' if status == 'locked' else ' (lock it before uploading)'}; head {exported.head}"
     )
+    for line in export_lines(back):
+        print(printable(line))
     for note in exported.notes:
         print(f"note: {note}")
     return 0
+
+
+def export_lines(back: HandBack, shown: int = SHOWN) -> list[str]:
+    """What the export changed against the reviews input: counts, then each value (up to `shown`)."""
+    lines = []
+    for column, what in ((CALIBRATED, "calibrated_rating"), (POTENTIAL, "potential")):
+        changed = back.changed(column)
+        lines.append(
+            f"{len(changed)} {what} value(s) differ from the reviews input"
+            + (": the session changed them" if changed else "")
+        )
+        lines += [f"  {difference}" for difference in changed[:shown]]
+        if len(changed) > shown:
+            lines.append(f"  ... and {len(changed) - shown} more (every change is in the log)")
+    filled = back.filled(CALIBRATED)
+    if filled:
+        lines.append(f"{len(filled)} blank calibrated_rating cell(s) filled with the rating the session kept")
+    return lines
 
 
 def _verify(session: CalibrationSession, args: argparse.Namespace) -> int:
@@ -148,8 +173,10 @@ def _setup_roles(config: CycleConfig, args: argparse.Namespace) -> int:
 
 def _acknowledge(session: CalibrationSession, events: list[Event]) -> None:
     for event in events:
-        if event.kind in ("rating", "potential"):
+        if event.kind in VERSIONED:
             what = f"{event.kind} {event.from_value} -> {event.to_value} (version {event.version})"
+        elif event.kind in TOGGLES:
+            what = f"{event.kind} {event.to_value or ON}"
         else:
             what = event.kind
         about = f"{event.employee_id} " if event.employee_id else ""
@@ -158,6 +185,7 @@ def _acknowledge(session: CalibrationSession, events: list[Event]) -> None:
 
 COMMANDS: dict[str, Callable[[CalibrationSession, argparse.Namespace], int]] = {
     "set": _set,
+    "undo": _undo,
     "flag": _flag,
     "discussed": _discussed,
     "note": _note,

@@ -23,3 +23,7 @@ class SessionLockedError(SessionError):
 
 class StoreError(WorkbenchError):
     """The session store cannot be opened or written (bad path or URL, server down, busy too long)."""
+
+
+class NothingToChangeError(SessionError):
+    """The change asks for what is already so (a rating it already has, a flag already set, nothing to undo)."""

@@ -22,10 +22,19 @@ import pandas as pd
 
 from calib.sessions.text import printable
 
-EventKind = Literal["open", "rating", "potential", "flag", "discussed", "note", "lock"]
-KINDS: tuple[EventKind, ...] = ("open", "rating", "potential", "flag", "discussed", "note", "lock")
-VERSIONED: tuple[EventKind, ...] = ("rating", "potential")  # each one bumps the person's version
-ABOUT_A_PERSON: tuple[EventKind, ...] = ("rating", "potential", "flag", "discussed", "note")
+EventKind = Literal[
+    "open", "rating", "potential", "undo_rating", "undo_potential", "flag", "discussed", "note", "lock"
+]
+KINDS: tuple[EventKind, ...] = (
+    "open", "rating", "potential", "undo_rating", "undo_potential", "flag", "discussed", "note", "lock"
+)
+VERSIONED: tuple[EventKind, ...] = ("rating", "potential", "undo_rating", "undo_potential")  # each bumps the version
+UNDOES: dict[str, str] = {"undo_rating": "rating", "undo_potential": "potential"}  # undo kind -> what it sets back
+TOGGLES: tuple[EventKind, ...] = ("flag", "discussed")  # to_value "on" or "off" (no value: "on", as first written)
+ON, OFF = "on", "off"
+ABOUT_A_PERSON: tuple[EventKind, ...] = (
+    "rating", "potential", "undo_rating", "undo_potential", "flag", "discussed", "note"
+)
 GENESIS = "0" * 64  # the "previous hash" of a session's first event
 HASH_FORMAT = 1  # bump when the canonical content changes; stored in every hash's input
 
@@ -49,8 +58,12 @@ class Event:
     """One row of a session's log.
 
     `at` is UTC ISO 8601 (microseconds, `Z`). For a rating or potential change, `from_value` and
-    `to_value` are the labels before and after and `version` is the person's version after it; for
-    the `open` event, `to_value` is the scope; for a note, `reason` holds the note's text.
+    `to_value` are the labels before and after and `version` is the person's version after it; an
+    undo (`undo_rating`, `undo_potential`) is a change like them that sets back the person's last
+    change, never deleting it (calib.sessions.state.active_changes says which). A flag or discussed
+    mark is a toggle: `from_value` -> `to_value` is `off` -> `on` or `on` -> `off` (events written
+    before toggles carry neither and mean `on`). For the `open` event, `to_value` is the scope; for
+    a note, `reason` holds the note's text.
     """
 
     cycle: str

@@ -1,17 +1,19 @@
 """What HR uploads: the reviews input written back with the session's ratings, plus the session's log.
 
 The reviews file keeps its own rows and columns, in its own order, under its own headers (vendor
-headers that the config's `columns:` renamed are restored). For each review of the session's cycle
-whose person is in the session's scope, `calibrated_rating` becomes the session's current rating
-(the submitted rating where the session changed nothing: calibration confirmed it), and
-`potential` becomes the session's potential where the session changed it; every other cell is
-written as it was read. Either column is added when the input lacks it (potential only when
-changed). Every text cell is neutralized against formula injection (calib.files), so a reason
-such as `=HYPERLINK(...)` is inert text; `<script>` is plain text in a spreadsheet. The log goes
-to a second sheet (.xlsx) or a second file beside the first (`NAME-log.csv`), and the log's head
-(its event count and last hash, what `verify --head` takes) to a third (`head` sheet,
-`NAME-head.csv`: one row). All three come from one read of the log. Files are written to a
-temporary name (0600) and renamed into place.
+headers that the config's `columns:` renamed are restored). A session starts from the reviews'
+calibrated rating (else the submitted one), so for each review of the session's cycle whose person
+is in the session's scope, `calibrated_rating` holds exactly what the session holds: a cell is
+written only where the session's rating differs from it (the session changed that person) or where
+it is blank (it gets the rating the session kept); `potential` is written only where the session
+changed it. Every other cell, spelling included, is written as it was read. `hand_back` also lists
+each value that differs from the input (`Difference`), which `calib session export` prints. Either
+column is added when the input lacks it (potential only when changed). Every text cell is
+neutralized against formula injection (calib.files), so a reason such as `=HYPERLINK(...)` is inert
+text; `<script>` is plain text in a spreadsheet. The log goes to a second sheet (.xlsx) or a second
+file beside the first (`NAME-log.csv`), and the log's head (its event count and last hash, what
+`verify --head` takes) to a third (`head` sheet, `NAME-head.csv`: one row). All three come from one
+read of the log. Files are written to a temporary name (0600) and renamed into place.
 
 XLSX cells cannot hold most control characters nor more than 32,767 characters. A log written
 before reasons were limited may hold either: such a cell is written with its control characters
@@ -40,6 +42,7 @@ from openpyxl.utils import get_column_letter
 from calib.files import MAX_WIDTH, neutralize_frame, write_csv
 from calib.inputs.contract import CONTRACT, parse
 from calib.inputs.load import read_table
+from calib.inputs.ratings import canonical_labels
 from calib.sessions.errors import SessionError
 from calib.sessions.events import Event, log_frame, utc_now
 from calib.sessions.keys import session_mode
@@ -62,12 +65,42 @@ class Exported:
     notes: list[str]
 
 
-def export_frames(
-    session: CalibrationSession, events: Sequence[Event] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The reviews input with the session's values filled in (input headers), and the log (both from
-    `events`, the session's whole log; None: read it now)."""
-    events = session.events() if events is None else list(events)
+@dataclass(frozen=True)
+class Difference:
+    """One value of the export that differs from the reviews input (None: the input's cell was blank)."""
+
+    employee_id: str
+    column: str  # calibrated_rating or potential (the canonical name)
+    before: str | None
+    after: str | None
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.before if self.before is not None else '(blank)'} -> {self.after}"
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """The export: the reviews (input headers), the log, and what differs from the input."""
+
+    reviews: pd.DataFrame
+    log: pd.DataFrame
+    people: int  # reviews of the cycle whose person is in the session
+    differences: tuple[Difference, ...]
+    events: tuple[Event, ...]  # the log they were made from (its head goes into the export too)
+
+    def changed(self, column: str) -> list[Difference]:
+        """Values of `column` the session changed (the input had another value there)."""
+        return [d for d in self.differences if d.column == column and d.before is not None]
+
+    def filled(self, column: str) -> list[Difference]:
+        """Blank cells of `column` that now hold the value the session kept."""
+        return [d for d in self.differences if d.column == column and d.before is None]
+
+
+def hand_back(session: CalibrationSession, events: Sequence[Event] | None = None) -> HandBack:
+    """The reviews input with the session's values written where they differ from it, and the log
+    (both from `events`, the session's whole log; None: read it now)."""
+    events = tuple(session.events() if events is None else events)
     config = session.config
     spec = config.inputs["reviews"]
     shown = str(spec.path)
@@ -81,23 +114,55 @@ def export_frames(
     )
     typed, _ = parse(raw[["cycle", "employee_id"]], "reviews", shown)
     table = people_table(session.roster, session.scope, events).set_index("employee_id")
-    rows = (typed["cycle"] == config.cycle) & typed["employee_id"].isin(table.index)
-    people = typed.loc[rows, "employee_id"]
+    rows = ((typed["cycle"] == config.cycle) & typed["employee_id"].isin(table.index)).to_numpy()
     out = raw.copy()
-    if CALIBRATED not in out.columns:
-        out[CALIBRATED] = None
-    out[CALIBRATED] = out[CALIBRATED].astype("object")
-    out.loc[rows, CALIBRATED] = people.map(table["rating"].astype("object")).to_numpy()
-    changed = table.index[table["potential_changed"]]
-    if len(changed):
+    where = out.index[rows]  # the input's own row labels (they need not start at 0)
+    ids = pd.Series(typed.loc[rows, "employee_id"].astype(str).to_numpy(), index=where)
+    differences: list[Difference] = []
+    held = ids.map(table["rating"].astype("object"))
+    given = _values(out, CALIBRATED)[rows]
+    known = canonical_labels(given.astype("object"), config).where(given.notna(), None)
+    write = (known.isna() | (known != held)).to_numpy() & held.notna().to_numpy()
+    if write.any():
+        if CALIBRATED not in out.columns:
+            out[CALIBRATED] = None
+        out[CALIBRATED] = out[CALIBRATED].astype("object")
+        out.loc[where[write], CALIBRATED] = held[write].to_numpy()
+    differences += [
+        Difference(i, CALIBRATED, None if pd.isna(b) else str(b), str(a))
+        for i, b, a in zip(ids[write], given[write], held[write], strict=True)
+    ]
+    moved = ids.map(table["potential_changed"]).fillna(False).astype(bool).to_numpy()
+    if moved.any():
         if POTENTIAL not in out.columns:
             out[POTENTIAL] = None
         out[POTENTIAL] = out[POTENTIAL].astype("object")
-        moved = rows & typed["employee_id"].isin(changed)
-        out.loc[moved, POTENTIAL] = typed.loc[moved, "employee_id"].map(table["potential"]).to_numpy()
+        before = out.loc[where[moved], POTENTIAL]
+        after = ids[moved].map(table["potential"].astype("object"))
+        out.loc[where[moved], POTENTIAL] = after.to_numpy()
+        differences += [
+            Difference(i, POTENTIAL, None if pd.isna(b) else str(b), None if pd.isna(a) else str(a))
+            for i, b, a in zip(ids[moved], before, after, strict=True)
+        ]
     restore = {canonical: vendor.strip() for vendor, canonical in rename.items()}
     out.columns = [restore.get(c, c) for c in out.columns]
-    return out.reset_index(drop=True), log_frame(events)
+    return HandBack(out.reset_index(drop=True), log_frame(events), int(rows.sum()), tuple(differences), events)
+
+
+def export_frames(
+    session: CalibrationSession, events: Sequence[Event] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reviews input with the session's values filled in (input headers), and the log."""
+    back = hand_back(session, events)
+    return back.reviews, back.log
+
+
+def _values(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column's cells with blanks as NA (an absent column: all blank)."""
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="object")
+    values = frame[column].astype("object")
+    return values.where(values.notna() & (values.astype(str).str.strip() != ""), pd.NA)
 
 
 def head_frame(session: CalibrationSession, events: Sequence[Event]) -> pd.DataFrame:
@@ -118,20 +183,20 @@ def head_frame(session: CalibrationSession, events: Sequence[Event]) -> pd.DataF
     return pd.DataFrame([row], columns=HEAD_COLUMNS)
 
 
-def write_export(session: CalibrationSession, out: Path) -> Exported:
+def write_export(session: CalibrationSession, out: Path, back: HandBack | None = None) -> Exported:
     """Write `out` (.csv: plus `STEM-log.csv` and `STEM-head.csv` beside it; .xlsx: sheets `reviews`,
-    `log` and `head`), all from one read of the log."""
+    `log` and `head`), all from one read of the log (`back`'s, when given)."""
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise SessionError(f"export to {out}: expected a file ending in .csv or .xlsx")
-    events = session.events()
-    reviews, log = export_frames(session, events)
-    head = head_frame(session, events)
+    back = back or hand_back(session)
+    head = head_frame(session, back.events)
     shown = str(head.loc[0, "head"])
     if suffix == ".csv":
         paths = [out.with_name(f"{out.stem}-{part}.csv") for part in ("log", "head")]
-        return Exported([write_csv(reviews, out), write_csv(log, paths[0]), write_csv(head, paths[1])], shown, [])
-    notes = write_workbook({"reviews": reviews, "log": log, "head": head}, out)
+        written = [write_csv(back.reviews, out), write_csv(back.log, paths[0]), write_csv(head, paths[1])]
+        return Exported(written, shown, [])
+    notes = write_workbook({"reviews": back.reviews, "log": back.log, "head": head}, out)
     return Exported([out], shown, notes)
 
 

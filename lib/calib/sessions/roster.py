@@ -101,14 +101,16 @@ class Roster:
         self._memo["ok", f"{employee_id}\x00{scope}"] = True
 
     def submitted(self, employee_id: str) -> Submitted:
-        """The rating and potential as submitted in the reviews input."""
+        """The rating as submitted, the calibrated rating (when the input has one) and the potential."""
         if ("submitted", employee_id) in self._memo:
             return self._memo["submitted", employee_id]  # type: ignore[return-value]
         row = self.reviews.loc[employee_id]
         potential = _text(row.get("potential"))
         potential = None if potential is None else self.potential_or_as_is(potential)
-        self._memo["submitted", employee_id] = Submitted(rating=_text(row["rating"]), potential=potential)
-        return self._memo["submitted", employee_id]  # type: ignore[return-value]
+        calibrated = _text(row.get("calibrated_rating"))
+        values = Submitted(rating=_text(row["rating"]), potential=potential, calibrated=calibrated)
+        self._memo["submitted", employee_id] = values
+        return values
 
     def rating_label(self, text: str) -> str:
         """The scale's label for `text` (any case, or the number on a numeric scale)."""

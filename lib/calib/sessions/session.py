@@ -1,10 +1,12 @@
 """`CalibrationSession`: the front door to one session, for the CLI, the dashboard and the report.
 
 Open a session with `open_session(config, name, ...)` (created on first use when `by` is given),
-read it (`table`, `state`, `events`, `log`, `verify`) and change it (`change`, `flag`,
-`mark_discussed`, `note`, `lock`). Every change is checked against the reviews (the person
-exists, was reviewed in the cycle, is in the session's scope; the rating is on the scale) before
-the store is touched, and against the log (open, not stale) inside the store's locked transaction.
+read it (`table`, `state`, `events`, `log`, `verify`) and change it (`change`, `undo`, `flag`,
+`mark_discussed`, `note`, `lock`). A person starts from the rating before this session: the
+reviews' calibrated rating where the input has one, else the submitted rating. Every change is
+checked against the reviews (the person exists, was reviewed in the cycle, is in the session's
+scope; the rating is on the scale) before the store is touched, and against the log (open, not
+stale) inside the store's locked transaction.
 A method returns only after the change is committed.
 """
 
@@ -18,7 +20,15 @@ import pandas as pd
 from calib.inputs.config import CycleConfig
 from calib.inputs.validate import CycleData
 from calib.sessions.anchors import Anchor
-from calib.sessions.changes import Snapshot, check_author, check_text, plan_change, plan_lock, plan_mark
+from calib.sessions.changes import (
+    Snapshot,
+    check_author,
+    check_text,
+    plan_change,
+    plan_lock,
+    plan_mark,
+    plan_undo,
+)
 from calib.sessions.engine import resolve_store
 from calib.sessions.errors import SessionError
 from calib.sessions.events import Draft, Event, log_frame
@@ -286,13 +296,34 @@ class CalibrationSession:
         """Change one person's potential; the committed event."""
         return self.change(employee_id, potential=potential, reason=reason, by=by, expect_version=expect_version)[0]
 
-    def flag(self, employee_id: str, *, by: str, reason: str = "") -> Event:
-        """Flag a person for discussion (why, optionally)."""
-        return self._mark("flag", employee_id, by=by, text=check_text(reason, "the reason", required=False))
+    def undo(self, employee_id: str, *, reason: str, by: str, expect_version: int | None = None) -> list[Event]:
+        """Set back the person's last change still standing (with a reason), committed.
 
-    def mark_discussed(self, employee_id: str, *, by: str, reason: str = "") -> Event:
-        """Record that a person was discussed (with an outcome, optionally)."""
-        return self._mark("discussed", employee_id, by=by, text=check_text(reason, "the reason", required=False))
+        The undo is a change of its own in the log (`undo_rating`, `undo_potential`: from the
+        current value back to the one before that change); nothing is deleted. Undoing again sets
+        back the change before it. `expect_version` works as for `change`.
+        """
+        by, reason = check_author(by), check_text(reason, "the reason", required=True)
+        employee_id = self._person(employee_id)
+
+        def plan(snapshot: Snapshot) -> list[Draft]:
+            self.roster.check_person(employee_id, parse_scope(snapshot.scope))
+            return plan_undo(
+                snapshot, session=self.key, employee_id=employee_id, reason=reason, author=by,
+                expect_version=expect_version,
+            )  # fmt: skip
+
+        return self._append(employee_id, plan)
+
+    def flag(self, employee_id: str, *, by: str, reason: str = "", on: bool = True) -> Event:
+        """Flag a person for discussion (why, optionally); `on=False` takes the flag off."""
+        text = check_text(reason, "the reason", required=False)
+        return self._mark("flag", employee_id, by=by, text=text, on=on)
+
+    def mark_discussed(self, employee_id: str, *, by: str, reason: str = "", on: bool = True) -> Event:
+        """Record that a person was discussed (with an outcome, optionally); `on=False` takes the mark off."""
+        text = check_text(reason, "the reason", required=False)
+        return self._mark("discussed", employee_id, by=by, text=text, on=on)
 
     def note(self, employee_id: str, text: str, *, by: str) -> Event:
         """Add a note about a person (kept in the log's reason column)."""
@@ -303,13 +334,15 @@ class CalibrationSession:
         by, reason = check_author(by), check_text(reason, "the reason", required=False)
         return self._append(None, lambda snapshot: plan_lock(snapshot, session=self.key, author=by, reason=reason))[0]
 
-    def _mark(self, kind: str, employee_id: str, *, by: str, text: str) -> Event:
+    def _mark(self, kind: str, employee_id: str, *, by: str, text: str, on: bool = True) -> Event:
         by = check_author(by)
         employee_id = self._person(employee_id)
 
         def plan(snapshot: Snapshot) -> list[Draft]:
             self.roster.check_person(employee_id, parse_scope(snapshot.scope))
-            return plan_mark(snapshot, session=self.key, kind=kind, employee_id=employee_id, text=text, author=by)
+            return plan_mark(
+                snapshot, session=self.key, kind=kind, employee_id=employee_id, text=text, author=by, on=on
+            )
 
         return self._append(employee_id, plan)[0]
 

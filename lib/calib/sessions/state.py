@@ -1,9 +1,13 @@
 """The current state of a session, derived from its events alone (pure: no I/O, no store).
 
-Per person: the submitted rating and potential (the `from` of their first change), the current
-ones, the version (how many rating and potential changes were recorded for them; 0 = as
-submitted), whether they are flagged for discussion or were discussed, their notes, and who last
-changed them and when. Per session: open or locked, the scope, who opened and locked it.
+Per person: the rating and potential before this session (the `from` of their first change), the
+current ones, the version (how many rating and potential changes, undos included, were recorded
+for them; 0 = as the session found them), whether they are flagged for discussion or were
+discussed (toggles: the last mark wins), their notes, and who last changed them and when. Per
+session: open or locked, the scope, who opened and locked it.
+
+`active_changes` and `last_change` say which changes an undo has not set back: undos work as a
+stack per value, so each undo sets back the latest change still standing (never the undo before).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from calib.sessions.events import Event
+from calib.sessions.events import OFF, TOGGLES, UNDOES, VERSIONED, Event
 
 STATE_COLUMNS = [
     "employee_id",
@@ -34,7 +38,12 @@ STATE_COLUMNS = [
 
 @dataclass(frozen=True)
 class PersonState:
-    """One person's state in a session. `submitted_*` is None until that value is first changed."""
+    """One person's state in a session.
+
+    `submitted_*` is the value before this session (the `from` of its first change), None until
+    that value is first changed; `rating_changed` / `potential_changed` say it was ever changed
+    here (an undo may have set it back since).
+    """
 
     employee_id: str
     submitted_rating: str | None = None
@@ -77,8 +86,8 @@ def person_state(employee_id: str, events: Iterable[Event]) -> PersonState:
     for event in events:
         if event.employee_id != employee_id:
             continue
-        if event.kind in ("rating", "potential"):
-            name = event.kind
+        if event.kind in VERSIONED:
+            name = UNDOES.get(event.kind, event.kind)
             if not state.get(f"{name}_changed"):
                 state[f"submitted_{name}"] = event.from_value
             state[name] = event.to_value
@@ -87,14 +96,33 @@ def person_state(employee_id: str, events: Iterable[Event]) -> PersonState:
             state["last_changed_by"] = event.author
             state["last_changed_at"] = event.at
             state["last_change_seq"] = event.seq
-        elif event.kind == "flag":
-            state["flagged"] = True
-        elif event.kind == "discussed":
-            state["discussed"] = True
+        elif event.kind in TOGGLES:
+            state["flagged" if event.kind == "flag" else "discussed"] = event.to_value != OFF
         elif event.kind == "note":
             state["notes"].append(event.reason)
     state["notes"] = tuple(state["notes"])
     return PersonState(**state)
+
+
+def active_changes(events: Iterable[Event]) -> list[Event]:
+    """One person's rating and potential changes that no undo has set back, in log order."""
+    standing: dict[str, list[Event]] = {"rating": [], "potential": []}
+    for event in events:
+        if event.kind in standing:
+            standing[event.kind].append(event)
+        elif event.kind in UNDOES and standing[UNDOES[event.kind]]:
+            standing[UNDOES[event.kind]].pop()
+    return sorted(standing["rating"] + standing["potential"], key=lambda e: e.seq)
+
+
+def last_change(events: Iterable[Event]) -> list[Event]:
+    """The person's last change still standing: its latest event and any written with it (one `set`
+    of a rating and a potential is one transaction: same time, author and reason); [] when none."""
+    standing = active_changes(events)
+    if not standing:
+        return []
+    last = standing[-1]
+    return [e for e in standing if (e.at, e.author, e.reason) == (last.at, last.author, last.reason)]
 
 
 def derive_state(events: Sequence[Event]) -> SessionState:

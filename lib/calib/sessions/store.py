@@ -35,7 +35,7 @@ from calib.sessions.anchors import SUFFIX, AnchorFile
 from calib.sessions.changes import Snapshot
 from calib.sessions.engine import BUSY_TIMEOUT_S, postgres_engine, sqlite_engine, store_url
 from calib.sessions.errors import SessionError, StoreError
-from calib.sessions.events import GENESIS, VERSIONED, Draft, Event, seal, utc_now
+from calib.sessions.events import GENESIS, Draft, Event, seal, utc_now
 from calib.sessions.keys import SessionKey, secret_for, session_mode
 from calib.sessions.triggers import TABLES, install_triggers, trigger_problems
 
@@ -172,7 +172,7 @@ class SessionStore:
     def append(
         self, target: SessionRecord | NewSession, employee_id: str | None, plan: Callable[[Snapshot], list[Draft]]
     ) -> tuple[SessionRecord, list[Event]]:
-        """Lock the session, read its status and one person's latest changes, plan, append, commit.
+        """Lock the session, read its status and one person's events, plan, append, commit.
 
         A NewSession is created (with its `open` event) in the same transaction when it does not
         exist yet, so a refused first change leaves nothing behind. `plan` sees what was read
@@ -193,7 +193,7 @@ class SessionStore:
                         if record.status == "locked":
                             lock = _events(conn, record, kind="lock")
                             locked_by, locked_at = (lock[-1].author, lock[-1].at) if lock else (None, None)
-                        person = _latest_changes(conn, record, employee_id) if employee_id is not None else []
+                        person = _person_events(conn, record, employee_id) if employee_id is not None else []
                         drafts = plan(Snapshot(record.scope, record.status, locked_by, locked_at, person))
                         record, events = self._append(conn, record, drafts, secret)
                 except sa.exc.IntegrityError:
@@ -429,26 +429,20 @@ def _events(
     return [Event(cycle=record.cycle, session=record.name, **row._mapping) for row in rows]
 
 
-LATEST = {  # built once: statement construction costs more than SQLite's own work here
-    kind: sa.select(*(events_table.c[f] for f in EVENT_FIELDS))
+PERSON = (  # built once: statement construction costs more than SQLite's own work here
+    sa.select(*(events_table.c[f] for f in EVENT_FIELDS))
     .where(
         events_table.c.session_id == sa.bindparam("session_id"),
         events_table.c.employee_id == sa.bindparam("employee_id"),
-        events_table.c.kind == kind,
+        events_table.c.kind != "note",
     )
-    .order_by(events_table.c.seq.desc())
-    .limit(1)
-    for kind in VERSIONED
-}
+    .order_by(events_table.c.seq)
+)
 LOCK_BY_ID = sa.select(sessions_table).where(sessions_table.c.id == sa.bindparam("session_id")).with_for_update()
 
 
-def _latest_changes(conn: Connection, record: SessionRecord, employee_id: str) -> list[Event]:
-    """The person's latest rating and latest potential event, in seq order: all a change is checked
-    against (current values, version, who changed them last), read in constant time per change."""
-    latest = []
-    for kind in VERSIONED:
-        row = conn.execute(LATEST[kind], {"session_id": record.id, "employee_id": employee_id}).one_or_none()
-        if row is not None:
-            latest.append(Event(cycle=record.cycle, session=record.name, **row._mapping))
-    return sorted(latest, key=lambda e: e.seq)
+def _person_events(conn: Connection, record: SessionRecord, employee_id: str) -> list[Event]:
+    """The person's events but notes, in seq order: all a change, a toggle or an undo is checked against
+    (current values, version, who changed them last, flags, changes still standing); a person has few."""
+    rows = conn.execute(PERSON, {"session_id": record.id, "employee_id": employee_id})
+    return [Event(cycle=record.cycle, session=record.name, **row._mapping) for row in rows]

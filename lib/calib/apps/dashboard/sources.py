@@ -19,7 +19,9 @@ import pandas as pd
 from calib.apps.dashboard.filters import ALL, FILTER_COLUMNS, Filters
 from calib.privacy import Redaction, pseudonyms, redaction
 
-SNAPSHOT_FRAMES = ("frame", "people", "evidence", "criteria_scores", "peer_feedback", "telemetry", "teams")
+SNAPSHOT_FRAMES = (
+    "frame", "people", "evidence", "criteria_scores", "peer_feedback", "telemetry", "teams", "expectations"
+)
 
 
 @dataclass
@@ -45,6 +47,10 @@ class Sources:
 
     def rows(self, filters: Filters, *, ignore: tuple[str, ...] = ()) -> pd.DataFrame:
         """The rows of the frame in view: `select`, on integer codes computed once (fast at 10k people)."""
+        return self.frame[self._select(filters, ignore=ignore)]
+
+    def _select(self, filters: Filters, *, ignore: tuple[str, ...] = ()) -> np.ndarray:
+        """The boolean mask of the rows in view, on integer codes computed once."""
         if self._index is None:
             self._index = {}
             for column in ("cycle", *FILTER_COLUMNS.values()):
@@ -56,12 +62,30 @@ class Sources:
             value = getattr(filters, name)
             if value != ALL and name not in ignore and column in self._index:
                 mask &= self._mask(column, value)
-        return self.frame[mask]
+        return mask
+
+    def positions(self, filters: Filters) -> np.ndarray:
+        """Positions in the frame of the rows in view (found once per filter): for reading one column fast."""
+        found = self.memo(("positions in view", filters), lambda: np.flatnonzero(self._select(filters)))
+        return found  # type: ignore[return-value]
 
     def _mask(self, column: str, value: str) -> np.ndarray:
         codes, lookup = self._index[column]
         code = lookup.get(str(value))
         return codes == code if code is not None else np.zeros(len(codes), dtype=bool)
+
+    def where(self, name: str, column: str, value: str) -> pd.DataFrame:
+        """The rows of the frame (`name` "frame") or of a table whose `column` is `value`, in their order.
+
+        The positions of each value are found once per table and column (then a lookup: fast at 10k
+        people); `apply_session` replaces columns of the frame, never its rows, so they stay right.
+        """
+        table = self.frame if name == "frame" else self.tables.get(name)
+        if table is None or column not in table.columns:
+            return pd.DataFrame()
+        index = self.memo(("positions", name, column), lambda: _positions(table[column]))
+        found = index.get(str(value))  # type: ignore[union-attr]
+        return table.iloc[found] if found is not None else table.iloc[0:0]
 
     def known_subjects(self) -> set[str]:
         """Every employee id and team: finding subjects that name someone or something in particular."""
@@ -85,6 +109,11 @@ class Sources:
     def scrub(self, text: str) -> str:
         """Free text with every id, name, handle and e-mail replaced (blind mode)."""
         return str(self.redaction(True)(text))
+
+
+def _positions(values: pd.Series) -> dict[str, np.ndarray]:
+    """Each distinct value (as text) -> the positions of the rows holding it."""
+    return pd.Series(np.arange(len(values))).groupby(values.astype(str).to_numpy()).indices
 
 
 def load_sources(config: str | Path, results: str | Path = "", cache: str | Path = "") -> Sources:

@@ -19,6 +19,7 @@ from calib.apps.dashboard.calibrate import calibrate
 from calib.apps.dashboard.layout import fit
 from calib.apps.dashboard.meeting import POLL_MS, Meeting
 from calib.apps.dashboard.ninebox import ninebox
+from calib.apps.dashboard.picker import Picker, choices
 from calib.apps.dashboard.sizer import ChartSizer
 from calib.apps.dashboard.views import (
     ALL,
@@ -123,7 +124,8 @@ class Dashboard:
             meeting.reload(sources)
             has_potential = meeting.table["potential"].notna().any()
             self.names = ("Calibrate", *(("9-box",) if has_potential else ()), *TABS)
-            meeting.on_change = self._after_change
+            meeting.on_person = self._reload_person
+            meeting.on_change = self._after_action
         self._quiet = False
         options = filter_options(sources)
         cycle = (
@@ -159,11 +161,11 @@ class Dashboard:
         self.header.add_class("calib-header")
         self.error = widgets.HTML(layout=widgets.Layout(display="none"))
         self.error.add_class("calib-error")
-        self.person_pick = widgets.Dropdown(
-            options=[], description="Person", style=style, layout=widgets.Layout(width="640px")
-        )
+        self.person_pick = Picker(placeholder="Search by name", noun="people in view", limit=400)
+        self.person_pick.layout = widgets.Layout(width="min(640px, 100%)")
         self.person_pick.add_class("calib-person-pick")
         self.person_pick.observe(self._on_person, names="value")
+        self._person_ids: dict[str, str] = {key: i for i, key in sources.pseudonyms.items()}  # picker key -> id
         extra = {"Person": [self.person_pick]}
         if meeting is not None:
             extra |= {"Calibrate": meeting.calibrate_controls(), "9-box": meeting.ninebox_controls()}
@@ -218,6 +220,8 @@ class Dashboard:
     def _on_blind(self, change) -> None:
         with self.guard():
             self.blind.description = self._blind_text(change["new"])
+            if self.meeting is not None:
+                self.meeting.statuses.clear()  # they name people as the other mode showed them
             self._relabel_managers()
             for name in self.names:
                 if name != self.active:
@@ -225,7 +229,7 @@ class Dashboard:
             if self.active != "Person":
                 self._quiet = True
                 try:
-                    self.person_pick.options = []  # refilled, relabelled, when the tab is opened
+                    self.person_pick.entries = []  # refilled, relabelled, when the tab is opened
                 finally:
                     self._quiet = False
             self.refresh()
@@ -238,15 +242,21 @@ class Dashboard:
     def _on_person(self, change) -> None:
         if not self._quiet:
             with self.guard():
-                self.panes["Person"].show(person(self.sources, self.filters, change["new"]))
+                chosen = self._person_ids.get(change["new"])
+                self.panes["Person"].show(person(self.sources, self.filters, chosen))
 
     # drawing -------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Redraw the visible tab now; the others when they are opened."""
         filters = self.filters
         self._stale = set(self.names)
+        if self.meeting is not None:
+            self.meeting.redact = self.sources.redaction(True) if filters.blind else str
         self.render(self.active)
-        mode = " · blind mode" if filters.blind else ""  # the header changes last: the view is drawn by then
+        self._header(filters)  # the header changes last: the view is drawn by then
+
+    def _header(self, filters: Filters) -> None:
+        mode = " · blind mode" if filters.blind else ""
         rows = self.sources.rows(filters)
         session = ""
         if self.meeting is not None:
@@ -259,46 +269,64 @@ class Dashboard:
         """Draw one tab from the current filters."""
         filters = self.filters
         if name == "Calibrate":
-            self._quiet = True
-            try:
-                self.meeting.fill_queue(self.sources, filters)
-            finally:
-                self._quiet = False
-            view = calibrate(
-                self.sources,
-                filters,
-                self.meeting.table,
-                self.meeting.log,
-                self.meeting.queue.value,
-                locked=self.meeting.locked,
-            )
+            self._redraw_person()
+            view = calibrate(self.sources, filters, self.meeting.log)
         elif name == "9-box":
             self.meeting.fill_box(self.sources, filters)
             view = ninebox(self.sources, filters, self.meeting.table)
         elif name == "Person":
             options = person_options(self.sources, filters)
-            current = self.person_pick.value
+            key = self.sources.pseudonyms
+            listed = choices(options, key)
+            current = self._person_ids.get(self.person_pick.value)
+            values = [i for _, i in options]
+            chosen = current if current in values else (values[0] if values else None)
             self._quiet = True
             try:
-                self.person_pick.options = options
-                values = [v for _, v in options]
-                self.person_pick.value = current if current in values else (values[0] if values else None)
+                if self.person_pick.entries != listed:
+                    self.person_pick.entries = listed
+                self.person_pick.value = key.get(chosen, chosen) if chosen else ""
             finally:
                 self._quiet = False
-            view = person(self.sources, filters, self.person_pick.value)
+            view = person(self.sources, filters, chosen)
         else:
             view = VIEWS[name](self.sources, filters)
         self.panes[name].show(view)
         self._stale.discard(name)
 
+    def _reload_person(self) -> None:
+        """After this page's own change: read the session again, then the queue, the card and the controls."""
+        self.meeting.reload(self.sources)
+        self._redraw_person()
+
+    def _redraw_person(self) -> None:
+        """The queue, the card and the controls of the Calibrate tab (what an acknowledgement waits for)."""
+        filters = self.filters
+        self._quiet = True
+        try:
+            self.meeting.fill_queue(self.sources, filters)
+        finally:
+            self._quiet = False
+        self.meeting.show_person(self.sources, filters)
+
     def _on_queue(self, change) -> None:
-        if not self._quiet:
+        if not self._quiet and self.meeting.choose(change["new"]):
             with self.guard():
-                self.meeting.sync_person()
-                self.render("Calibrate")
+                self.meeting.show_person(self.sources, self.filters)
+
+    def _after_action(self) -> None:
+        """After this page's own change (the card and queue are drawn already): the chart, the log, the rest."""
+        with self.guard():
+            filters = self.filters
+            self._stale = set(self.names) - {"Calibrate"}
+            if self.active == "Calibrate":
+                self.panes["Calibrate"].show(calibrate(self.sources, filters, self.meeting.log))
+            else:
+                self.render(self.active)
+            self._header(filters)
 
     def _after_change(self) -> None:
-        """A change was committed (here or in another browser): read the session again and redraw."""
+        """Another browser changed the session (the poll saw it): read it again and redraw."""
         with self.guard():
             self.meeting.reload(self.sources)  # memoized views read only the analysis: they stay valid
             self.refresh()

@@ -44,6 +44,7 @@ class Explorer:
     normalized: Normalized
     leveling: Leveling | None
     manager_id: str
+    session: dict | None = None  # the calibration session whose ratings are after calibration (SESSION_FIELDS)
 
     @property
     def manager(self) -> str:
@@ -76,8 +77,15 @@ class Pairing:
     context: tuple[tuple[str, float], ...] | None  # telemetry the policy allows as context
 
 
-def open_team(config_path: str | Path, manager_id: str) -> Explorer:
-    """Load, check and normalize a cycle, then cut it to `manager_id`'s people (errors: calib.errors)."""
+def open_team(
+    config_path: str | Path, manager_id: str, *, session: str | None = None, store: str | None = None
+) -> Explorer:
+    """Load, check and normalize a cycle, then cut it to `manager_id`'s people (errors: calib.errors).
+
+    With `session` (a calibration session of the config's cycle, in `store` or the config's), its
+    current ratings are the after-calibration ratings, as `calib report --session` has them: put
+    into the reviews before anything is normalized or cut (calib.outputs.report.session).
+    """
     from calib.delivery.sources import load_cycle
     from calib.frame import normalize
     from calib.inputs.config import load_config
@@ -88,7 +96,31 @@ def open_team(config_path: str | Path, manager_id: str) -> Explorer:
     leveling = load_leveling(config)
     check_work_queries(config)
     reference_links(config)
-    return Explorer(filter_subtree(normalize(load_cycle(config)), manager_id), leveling, manager_id)
+    data = load_cycle(config)
+    read = None
+    if session:
+        from calib.outputs.report.session import read_session, with_session_ratings
+
+        view = read_session(config, session, store=store, data=data)
+        data = with_session_ratings(data, view.table)
+        read = session_fields(view)
+    return Explorer(filter_subtree(normalize(data), manager_id), leveling, manager_id, read)
+
+
+SESSION_FIELDS = ("name", "cycle", "scope", "status", "events", "head_hash", "read_at")
+
+
+def session_fields(view) -> dict:
+    """What the explorer says about the session it shows (no store, no author, no reason: nothing of anyone else)."""
+    return {
+        "name": view.name,
+        "cycle": view.cycle,
+        "scope": view.scope,
+        "status": view.status,
+        "events": len(view.events),
+        "head_hash": view.verification.head_hash,
+        "read_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def team_people(explorer: Explorer) -> pd.DataFrame:
@@ -311,7 +343,8 @@ def team_peers(explorer: Explorer, cycle: str | None = None) -> pd.DataFrame | N
 
 
 def team_ratings(explorer: Explorer) -> pd.DataFrame:
-    """Per person and configured cycle: the rating after calibration, and the submitted one when it differs."""
+    """Per person and configured cycle: the rating after calibration (with a session: the session's, for the
+    session's cycle), and the submitted one when it differs."""
     data = explorer.normalized.data
     people = team_people(explorer)
     reviews = data["reviews"]

@@ -14,7 +14,8 @@ Scoped by construction, in this process, before any kernel starts:
    messages only).
 
 The manager id enters in one place, `prepare(config, manager_id)`: a future sign-in would call it
-with the signed-in user's employee id and serve the notebook copy it returns.
+with the signed-in user's employee id and serve the notebook copy it returns. With `--session`, the
+calibration session's ratings are put into the cut here too (the kernel never reads the store).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ SNAPSHOT = "snapshot"
 SCOPE_ROOTS = ("scope", "frame", "inputs.validate", "inputs.config", "inputs.leveling", "apps.explorer.snapshot")
 
 
-def scoped_fingerprint(config, manager_id: str) -> str:
-    """The fingerprint of one manager's cut of a config's current inputs."""
+def scoped_fingerprint(config, manager_id: str, session: dict | None = None) -> str:
+    """The fingerprint of one manager's cut of a config's current inputs (and of the session's log, when given)."""
     from calib.analyses.results import inputs_fingerprint
     from calib.apps.explorer.snapshot import FORMAT
 
@@ -46,23 +47,40 @@ def scoped_fingerprint(config, manager_id: str) -> str:
         "code": code_digest(SCOPE_ROOTS),
         "format": FORMAT,
         "manager": manager_id,
+        "session": session,  # name, store, events, head hash: a new event makes a new cut
     }
     return inputs_fingerprint(sources)
 
 
-def prepare(config_path: str | Path, manager_id: str, cache_root: str | Path = CACHE_ROOT, *, log=print) -> Path:
+def prepare(
+    config_path: str | Path,
+    manager_id: str,
+    cache_root: str | Path = CACHE_ROOT,
+    *,
+    session: str | None = None,
+    store: str | None = None,
+    log=print,
+) -> Path:
     """The folder holding `manager_id`'s scoped snapshot (made now when missing or stale).
+
+    With `session`, the calibration session's current ratings are the cut's after-calibration
+    ratings: read here, from the store, before any kernel starts, and written into the snapshot with
+    the session's name and status, so the kernel still reads nothing but that folder. A session with
+    new events since the last cut makes a new cut.
 
     Raises
     ------
     calib.errors.ConfigError, calib.errors.InputError, calib.errors.UsageError
         An invalid config or input, an unknown manager or one with nobody reporting to them;
         nothing is written then.
+    calib.sessions.SessionError, calib.sessions.StoreError
+        No such session, or its store is missing or cannot be read (a store is never created here).
     """
     from calib.inputs.config import load_config
 
     config = load_config(config_path)
-    target = Path(cache_root).resolve() / f"explorer-{scoped_fingerprint(config, manager_id)[:20]}"
+    head = _session_head(config, session, store) if session else None
+    target = Path(cache_root).resolve() / f"explorer-{scoped_fingerprint(config, manager_id, head)[:20]}"
     if (target / SNAPSHOT / "done").is_file():
         return target
     from calib.apps.explorer.model import open_team
@@ -70,10 +88,10 @@ def prepare(config_path: str | Path, manager_id: str, cache_root: str | Path = C
     from calib.files import staging_dir
 
     started = time.perf_counter()
-    explorer = open_team(config_path, manager_id)  # the cut: everything after this sees only the manager's people
+    explorer = open_team(config_path, manager_id, session=session, store=store)  # the cut: only the manager's people
     staged = staging_dir(target)
     try:
-        write_scoped(explorer.normalized, explorer.leveling, manager_id, staged / SNAPSHOT)
+        write_scoped(explorer.normalized, explorer.leveling, manager_id, staged / SNAPSHOT, session=explorer.session)
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
         os.replace(staged, target)
@@ -82,6 +100,21 @@ def prepare(config_path: str | Path, manager_id: str, cache_root: str | Path = C
         raise
     log(f"Cut {config_path} to {manager_id}'s people in {time.perf_counter() - started:.1f} s (cached in {target}).")
     return target
+
+
+def _session_head(config, session: str, store: str | None) -> dict:
+    """Where the session's log stands (name, store, events, head hash, status): what its cut is keyed by."""
+    from calib.outputs.report.session import existing_store
+    from calib.sessions.store import SessionStore
+
+    with SessionStore(existing_store(config, store)) as opened:
+        record = opened.find(config.cycle, session)
+        if record is None:
+            from calib.sessions import SessionError
+
+            raise SessionError(f"no session named {session!r} in {config.cycle} in the store {opened.shown}")
+        return {"name": record.name, "store": opened.shown, "events": record.event_count, "head": record.head_hash,
+                "status": record.status}  # fmt: skip
 
 
 def write_served_notebook(folder: Path, source: Path = NOTEBOOK) -> Path:
@@ -96,16 +129,22 @@ def write_served_notebook(folder: Path, source: Path = NOTEBOOK) -> Path:
 
 
 def cli_explore(args: argparse.Namespace) -> int:
-    """`calib explore CONFIG --manager ID [--port] [--host] [--no-browser]`."""
+    """`calib explore CONFIG --manager ID [--session NAME [--store S]] [--port] [--host] [--no-browser]`."""
+    from calib.errors import UsageError
+
+    session, store = getattr(args, "session", None), getattr(args, "store", None)
+    if store and not session:
+        raise UsageError("--store names where a session is kept: give --session too")
     cache_root = CACHE_ROOT.resolve()
-    folder = prepare(args.config, args.manager, cache_root)
+    folder = prepare(args.config, args.manager, cache_root, session=session, store=store)
     notebook = write_served_notebook(folder)
+    shown = f", after calibration = session {session}" if session else ""
     return voila.launch(
         notebook,
         cache_root,
         host=args.host,
         port=args.port,
         no_browser=args.no_browser,
-        banner=f"Team explorer for {args.manager}'s people",
+        banner=f"Team explorer for {args.manager}'s people{shown}",
         warning="Anyone with this URL sees this manager's people: share it with them only.",
     )

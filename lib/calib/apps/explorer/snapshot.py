@@ -21,7 +21,7 @@ from calib.inputs.config import CycleConfig
 from calib.inputs.cycle import CycleData
 from calib.inputs.leveling import Criterion, Leveling
 
-FORMAT = 1  # raise when write_scoped writes something new: older folders are then rebuilt
+FORMAT = 2  # raise when write_scoped writes something new: older folders are then rebuilt
 COLUMNS = {  # input -> the columns kept (those present); anything else, extra columns included, is left out
     "people": (*PEOPLE_COLUMNS, "handle"),
     "reviews": (
@@ -57,8 +57,14 @@ FRAME_COLUMNS = (
 )
 
 
-def write_scoped(cut: Normalized, leveling: Leveling | None, manager_id: str, folder: Path) -> Path:
-    """Write one manager's cut (calib.scope.filter_subtree) into `folder`; returns the folder."""
+def write_scoped(
+    cut: Normalized, leveling: Leveling | None, manager_id: str, folder: Path, *, session: dict | None = None
+) -> Path:
+    """Write one manager's cut (calib.scope.filter_subtree) into `folder`; returns the folder.
+
+    `session` says which calibration session's ratings the cut holds as after calibration (its name,
+    status, event count, head hash and when it was read; calib.apps.explorer.model.SESSION_FIELDS).
+    """
     from calib.files import write_text_atomic
 
     folder = Path(folder)
@@ -86,7 +92,7 @@ def write_scoped(cut: Normalized, leveling: Leveling | None, manager_id: str, fo
         criteria = [{"name": c.name, "description": c.description, "levels": c.levels} for c in leveling.criteria]
         framework = {"name": leveling.name, "criteria": criteria}
     write_text_atomic(folder / "leveling.json", json.dumps(framework, indent=1) + "\n")
-    manifest = {"format": FORMAT, "manager_id": manager_id, "inputs": written}
+    manifest = {"format": FORMAT, "manager_id": manager_id, "inputs": written, "session": session}
     write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     (folder / "done").write_text("ok\n")
     return folder
@@ -114,4 +120,4 @@ def load_scoped(folder: str | Path) -> Explorer:
     if framework is not None:
         criteria = tuple(Criterion(c["name"], c["description"], dict(c["levels"])) for c in framework["criteria"])
         leveling = Leveling(framework["name"], criteria)
-    return Explorer(normalized, leveling, str(manifest["manager_id"]))
+    return Explorer(normalized, leveling, str(manifest["manager_id"]), manifest.get("session"))

@@ -106,7 +106,20 @@ def header_html(explorer: Explorer, window, as_of: dt.date) -> Safe:
     """The page's header line: whose people, how many, the cycle and the date it stands at."""
     people = team_people(explorer)
     state = f"mid-cycle, as of {as_of}" if as_of < window.end else f"ended {window.end}"
-    return Safe(f"{esc(explorer.manager)}'s people ({len(people)}) · {esc(window.id)}, {esc(state)}")
+    who = f"{esc(explorer.manager)}'s people ({len(people)})"
+    return Safe(f"{who} · {esc(window.id)}, {esc(state)}{session_note(explorer)}")
+
+
+def session_note(explorer: Explorer) -> str:
+    """Which calibration session's ratings are after calibration, its status and when it was read ("" without)."""
+    s = explorer.session
+    if not s:
+        return ""
+    state = "locked: final" if s.get("status") == "locked" else "open: its ratings may still change"
+    return (
+        f" · after calibration = session {esc(s.get('name'))} ({esc(state)}; {int(s.get('events') or 0)} events, "
+        f"read {esc(s.get('read_at'))})"
+    )
 
 
 def pairing_intro(view: Pairing) -> Safe:
@@ -244,7 +257,9 @@ def team_html(explorer: Explorer, cycle: str | None = None) -> Safe:
     ratings = team_ratings(explorer)
     cycles = [c.id for c in explorer.normalized.data.config.cycles]
     parts.append(
-        "<h3>Ratings by cycle (after calibration)</h3>"
+        "<h3>Ratings by cycle (after calibration"
+        + (f"; {esc(explorer.session['cycle'])}: session {esc(explorer.session['name'])}" if explorer.session else "")
+        + ")</h3>"
         + html_table(
             ["person", "level", *cycles],
             [[_who(r), r["level"], *(r[c] for c in cycles)] for r in ratings.to_dict("records")],

@@ -2,93 +2,31 @@
 
 `change_summary` turns a session snapshot and the cycle's inputs into a JSON-ready document
 (written as session.json beside findings.json): how many rating changes and how many people
-changed, a submitted -> after matrix, counts by manager and by discipline, the share of changes
-whose reason cites evidence, and every change (who, when, from, to, reason, author).
-`blind_summary` passes that document through the one redaction layer (`calib.privacy`): people
-become pseudonyms, names inside reasons too, and authors become author pseudonyms.
-
-**Cites evidence** (`EvidenceTerms`): a reason cites evidence when it contains an http(s) link,
-or names, as a whole word in any case (plural allowed; `_`, `-` and a space alike), an evidence
-category (delivery, reliability, influence), a kind of evidence found in the cycle's evidence input
-(pr, design_doc, postmortem, ...) or a criterion of the leveling framework or the evidence input
-(Impact, Mastery, ...). It says whether a change points at something the room can check, not
-whether that evidence is good.
+changed (against the rating before this session: the reviews' calibrated rating, else the
+submitted one), a before -> after matrix, counts by manager and by discipline, the share of
+rating changes whose reason cites evidence (calib.outputs.report.citing: it names one of that
+person's evidence items, or a criterion), the rating changes (who, when, from, to, reason,
+author) and every event of the log (ratings, potentials, undos, flags, discussed marks, notes,
+the lock). `blind_summary` passes that document through the one redaction layer
+(`calib.privacy`): people become pseudonyms, names inside reasons too, and authors become author
+pseudonyms.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import pandas as pd
 
-from calib.errors import ConfigError
-from calib.frame import EVIDENCE_CATEGORIES
-from calib.inputs.leveling import load_leveling
 from calib.inputs.validate import CycleData
+from calib.outputs.report.citing import EvidenceTerms, evidence_terms
 from calib.outputs.report.session import CALIBRATED, SessionView
 from calib.privacy import PSEUDONYM_SALT, Redaction, Redactor
-from calib.sessions.events import when
+from calib.sessions.events import TOGGLES, VERSIONED, when
 
-LINK = re.compile(r"\bhttps?://\S", re.I)
-MIN_TERM = 2  # shorter kinds or criteria would match initials
-
-
-@dataclass(frozen=True)
-class EvidenceTerms:
-    """The words that make a reason cite evidence: categories, kinds of evidence, criteria."""
-
-    categories: tuple[str, ...]
-    kinds: tuple[str, ...]
-    criteria: tuple[str, ...]
-
-    def pattern(self) -> re.Pattern[str] | None:
-        """One case-insensitive whole-word pattern over every term (None when there is none)."""
-        terms = {t for t in (*self.categories, *self.kinds, *self.criteria) if len(t.strip()) >= MIN_TERM}
-        if not terms:
-            return None
-        bodies = sorted((r"[\s_-]?".join(map(re.escape, re.split(r"[\s_-]+", t.strip()))) for t in terms), key=len)
-        return re.compile(r"(?<!\w)(?:" + "|".join(reversed(bodies)) + r")(?:e?s)?(?!\w)", re.I)
-
-    def cites(self, reason: str, pattern: re.Pattern[str] | None = None) -> bool:
-        """Whether `reason` cites evidence (the module's definition)."""
-        pattern = pattern if pattern is not None else self.pattern()
-        return bool(LINK.search(reason)) or (pattern is not None and bool(pattern.search(reason)))
-
-    def definition(self) -> str:
-        """The definition as the report states it, naming every term used."""
-
-        def listed(words: tuple[str, ...]) -> str:
-            return ", ".join(w.replace("_", " ") for w in words) or "none given"
-
-        return (
-            "A reason cites evidence when it contains an http(s) link, or names (as a whole word, in any case, "
-            f"plural allowed) an evidence category ({listed(self.categories)}), a kind of evidence in the evidence "
-            f"input ({listed(self.kinds)}) or a criterion of the leveling framework or the evidence input "
-            f"({listed(self.criteria)}). "
-            "It shows whether a change points at something the room can check, not whether that evidence is good."
-        )
-
-
-def evidence_terms(data: CycleData) -> EvidenceTerms:
-    """The evidence vocabulary of a cycle: its categories, the evidence input's kinds, the criteria."""
-    kinds: set[str] = set()
-    criteria: set[str] = set()
-    if data.has("evidence"):
-        evidence = data["evidence"]
-        kinds = {str(k).strip() for k in evidence["kind"].dropna().unique() if str(k).strip()}
-        if "criterion" in evidence.columns:
-            criteria = {str(c).strip() for c in evidence["criterion"].dropna().unique() if str(c).strip()}
-    try:
-        leveling = load_leveling(data.config)
-    except ConfigError:  # a broken framework is `calib alignment`'s error to report; the evidence input still counts
-        leveling = None
-    if leveling is not None:
-        criteria |= {c.name for c in leveling.criteria}
-    return EvidenceTerms(tuple(EVIDENCE_CATEGORIES), tuple(sorted(kinds)), tuple(sorted(criteria)))
+__all__ = ["EvidenceTerms", "author_pseudonym", "blind_summary", "change_summary", "evidence_terms"]
 
 
 def change_summary(
@@ -117,37 +55,42 @@ def change_summary(
     if included is not None:
         table = table[table.index.isin(set(included))]
     ids = table.index
-    submitted = table["submitted_rating"].astype("object")
+    before = table["start_rating"].astype("object")
     after = table["rating"].astype("object")
-    moved = submitted.notna() & after.notna() & (submitted != after)
-    up = moved & (after.map(rank) > submitted.map(rank))
+    moved = before.notna() & after.notna() & (before != after)
+    up = moved & (after.map(rank) > before.map(rank))
     given = now[CALIBRATED].reindex(ids).astype("object") if CALIBRATED in now.columns else pd.Series(None, index=ids)
     replaced = given.notna() & after.notna() & (given != after)
     manager = now["reviewer_id"].reindex(ids).astype("object") if "reviewer_id" in now.columns else None
     discipline = people["discipline"].reindex(ids).astype("object") if "discipline" in people.columns else None
-
-    rating_events = [e for e in view.events if e.kind == "rating" and e.employee_id is not None]
-    shown = [e for e in rating_events if e.employee_id in ids]
-    per_person = Counter(e.employee_id for e in shown)
     pattern = terms.pattern()
-    changes = [
-        {
+
+    def row(e) -> dict:
+        decision = e.kind in ("rating", "potential")
+        return {
             "seq": e.seq,
             "at": e.at,
             "when": when(e.at),
+            "kind": e.kind,
             "employee_id": e.employee_id,
-            "manager_id": _text(manager.get(e.employee_id)) if manager is not None else None,
-            "discipline": _text(discipline.get(e.employee_id)) if discipline is not None else None,
+            "manager_id": _text(manager.get(e.employee_id)) if manager is not None and e.employee_id else None,
+            "discipline": _text(discipline.get(e.employee_id)) if discipline is not None and e.employee_id else None,
             "from": e.from_value,
-            "to": e.to_value,
+            "to": e.to_value if e.kind not in TOGGLES else (e.to_value or "on"),
             "reason": e.reason,
             "author": e.author,
             "version": e.version,
-            "cites_evidence": terms.cites(e.reason, pattern),
+            "cites_evidence": terms.cites(e.reason, e.employee_id, pattern) if decision else None,
         }
-        for e in shown
-    ]
-    citing = sum(c["cites_evidence"] for c in changes)
+
+    rating_events = [e for e in view.events if e.kind == "rating" and e.employee_id is not None]
+    shown = [e for e in rating_events if e.employee_id in ids]
+    every = [row(e) for e in view.events if e.employee_id is None or e.employee_id in ids]
+    per_person = Counter(e.employee_id for e in shown)
+    undone = {e.employee_id for e in view.events if e.kind == "undo_rating"}
+    changes = [r for r in every if r["kind"] in ("rating", "undo_rating")]
+    decided = [c for c in changes if c["kind"] == "rating"]
+    citing = sum(bool(c["cites_evidence"]) for c in decided)
     person = pd.DataFrame(
         {
             "moved": moved,
@@ -157,8 +100,9 @@ def change_summary(
         },
         index=ids,
     )
-    matrix = [[int(((submitted == a) & (after == b)).sum()) for b in labels] for a in labels]
+    matrix = [[int(((before == a) & (after == b)).sum()) for b in labels] for a in labels]
     state = view.state
+    kinds = Counter(r["kind"] for r in every)
     return {
         "name": view.name,
         "cycle": view.cycle,
@@ -177,11 +121,13 @@ def change_summary(
         "labels": labels,
         "people_in_scope": len(ids),
         "rating_changes": len(shown),
+        "undos": kinds["undo_rating"] + kinds["undo_potential"],
         "people_changed": int(moved.sum()),
         "raised": int(up.sum()),
         "lowered": int((moved & ~up).sum()),
-        "changed_back": int((table["rating_changed"].astype(bool) & ~moved).sum()),
-        "potential_changes": sum(e.kind == "potential" and e.employee_id in ids for e in view.events),
+        "changed_back": int(((person["changes"].gt(0) | ids.isin(undone)) & ~moved).sum()),
+        "potential_changes": kinds["potential"] + kinds["undo_potential"],
+        "event_kinds": {kind: kinds[kind] for kind in ("open", *VERSIONED, *TOGGLES, "note", "lock") if kinds[kind]},
         "changes_outside_report": len(rating_events) - len(shown),
         "input_calibrated_replaced": int(replaced.sum()),
         "matrix": matrix,
@@ -190,10 +136,11 @@ def change_summary(
         "evidence": {
             "definition": terms.definition(),
             "citing": citing,
-            "changes": len(changes),
-            "share": citing / len(changes) if changes else None,
+            "changes": len(decided),
+            "share": citing / len(decided) if decided else None,
         },
         "changes": changes,
+        "log": every,
     }
 
 
@@ -246,20 +193,23 @@ def blind_summary(document: dict, redact: Redaction, authors: Iterable[str]) -> 
         return fake.get(value, author_pseudonym(value)) if isinstance(value, str) and value else value
 
     out = dict(document)
-    for key in ("name", "store", "verify_problem"):
+    for key in ("name", "scope", "store", "verify_problem"):
         out[key] = text(document.get(key))
     for key in ("opened_by", "locked_by"):
         out[key] = author(document.get(key))
-    out["changes"] = [
-        {
-            **c,
-            "employee_id": person(c["employee_id"]),
-            "manager_id": person(c["manager_id"]),
-            "reason": text(c["reason"]),
-            "author": author(c["author"]),
-        }
-        for c in document["changes"]
-    ]
+    for key in ("changes", "log"):
+        out[key] = [
+            {
+                **c,
+                "employee_id": person(c["employee_id"]),
+                "manager_id": person(c["manager_id"]),
+                "from": text(c["from"]),
+                "to": text(c["to"]),  # the open event's scope may name a manager
+                "reason": text(c["reason"]),
+                "author": author(c["author"]),
+            }
+            for c in document.get(key, [])
+        ]
     managers = [{**row, "manager_id": person(row["manager_id"])} for row in document["by_manager"]]
     # re-sorted by pseudonym within equal counts, so the order cannot map pseudonyms back to ids
     out["by_manager"] = sorted(managers, key=lambda r: (-r["changed"], -r["changes"], str(r["manager_id"])))

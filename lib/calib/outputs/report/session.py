@@ -87,9 +87,7 @@ def read_session(
     StoreError
         The store is missing or cannot be opened or read.
     """
-    target = resolve_store(config, store)
-    if "://" not in target and not Path(target).expanduser().is_file():
-        raise StoreError(f"session store {target}: no such file (give --store, or sessions.store in the config)")
+    target = existing_store(config, store)
     with open_session(config, name, store=target, data=data) as session:
         assert session.record is not None  # opened without `by`: a missing session has raised
         record, events = session.store.log_with_head(session.record)
@@ -104,6 +102,15 @@ def read_session(
             table=people_table(session.roster, session.scope, events),
             verification=verification,
         )
+
+
+def existing_store(config: CycleConfig, store: str | Path | None) -> str:
+    """The session store to read (`store`, else the config's, else the default), refused when a SQLite file is
+    missing: a reader never creates a store."""
+    target = resolve_store(config, store)
+    if "://" not in target and not Path(target).expanduser().is_file():
+        raise StoreError(f"session store {target}: no such file (give --store, or sessions.store in the config)")
+    return target
 
 
 def with_session_ratings(data: CycleData, table: pd.DataFrame) -> CycleData:

@@ -13,7 +13,17 @@ import pandas as pd
 from calib.outputs.report.sections.base import Part, ReportContext, bullets, md, pct
 
 HEADING = "Calibration changes"
-MAX_CHANGES = 500  # listed in the section; every one is in session.json and `calib session log`
+MAX_CHANGES = 500  # events listed in the section; every one is in session.json and `calib session log`
+CHANGES = ("rating", "potential", "undo_rating", "undo_potential")  # events with a from → to
+WHAT = {  # event kind -> how the list names it
+    "open": "opened the session",
+    "rating": "rating",
+    "potential": "potential",
+    "undo_rating": "undid a rating change",
+    "undo_potential": "undid a potential change",
+    "note": "note",
+    "lock": "locked the session",
+}
 
 
 def session_header(ctx: ReportContext) -> list[Part]:
@@ -67,13 +77,16 @@ def calibration_changes(ctx: ReportContext) -> list[Part]:
     parts.append(
         Part(
             f"**Reasons citing evidence**: {int(evidence['citing'])} of {int(evidence['changes'])} rating "
-            f"changes{share}.\n\n*Definition.* {md(evidence['definition'])}"
+            f"changes{share} (undos not counted).\n\n*Definition.* {md(evidence['definition'])}"
         )
     )
-    lines = [_change_line(ctx, c) for c in s["changes"]]
+    log = s.get("log", s["changes"])
+    lines = [_event_line(ctx, e) for e in log]
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in s.get("event_kinds", {}).items())
     parts.append(
         Part(
-            "**Every rating change**, in the order recorded (reasons as written, shown as text):\n\n"
+            f"**Every event of the session** ({counts}), in the order recorded (reasons and notes as written, "
+            "shown as text):\n\n"
             + (bullets(lines, MAX_CHANGES, "(all in session.json and `calib session log`)") if lines else "none")
         )
     )
@@ -91,14 +104,17 @@ def _summary(s: dict) -> str:
     text += "."
     if s["potential_changes"]:
         text += f" Its log also holds {int(s['potential_changes'])} potential change(s); the analyses use ratings only."
+    if s.get("undos"):
+        text += f" {int(s['undos'])} undo(s) set earlier changes back; they are in the list below."
     text += (
         "\n\nAfter calibration, everywhere in this report, means the session's rating for the people in its scope: "
-        "the rating as submitted unless the session changed it. Everyone else keeps the reviews' calibrated rating."
+        "the rating before this session (the reviews' calibrated rating, else the submitted one) unless the session "
+        "changed it. Everyone else keeps the reviews' calibrated rating."
     )
     if s["input_calibrated_replaced"]:
         text += (
-            f" For {int(s['input_calibrated_replaced'])} people in scope the reviews input held a different "
-            "calibrated rating; the session's replaces it, as `calib session export` writes it back."
+            f" For {int(s['input_calibrated_replaced'])} people in scope the session's rating replaces the reviews' "
+            "calibrated rating, as `calib session export` writes it back."
         )
     if s["changes_outside_report"]:
         text += f" {int(s['changes_outside_report'])} change(s) concern people outside this report's org: not counted."
@@ -108,9 +124,9 @@ def _summary(s: dict) -> str:
 def _matrix(s: dict) -> Part:
     labels = s["labels"]
     table = pd.DataFrame(s["matrix"], columns=labels)
-    table.insert(0, "submitted \\ after", labels)
+    table.insert(0, "before \\ after", labels)
     return Part(
-        "**From → to**: people in scope by their submitted rating (rows) and their rating after the session "
+        "**From → to**: people in scope by their rating before this session (rows) and their rating after it "
         "(columns); off the diagonal, the people the session changed.",
         table=table,
     )
@@ -130,17 +146,28 @@ def _groups(rows: list[dict], what: str, label) -> pd.DataFrame:
     )
 
 
-def _change_line(ctx: ReportContext, c: dict) -> str:
+def _event_line(ctx: ReportContext, e: dict) -> str:
+    """One event: when, what (about whom, from → to), by whom, and its reason or note."""
+    kind = e.get("kind", "rating")
+    what = WHAT.get(kind, kind)
+    if kind in ("flag", "discussed"):
+        what = {"flag": "flagged for discussion", "discussed": "marked discussed"}[kind]
+        what = what if e.get("to") != "off" else f"took off: {what}"
     context = ", ".join(
         x
-        for x in (md(c.get("discipline")), f"manager {md(ctx.label(c['manager_id']))}" if c.get("manager_id") else "")
+        for x in (md(e.get("discipline")), f"manager {md(ctx.label(e['manager_id']))}" if e.get("manager_id") else "")
         if x
     )
-    evidence = " (cites evidence)" if c["cites_evidence"] else ""
+    about = ""
+    if e.get("employee_id"):
+        about = f" **{md(ctx.label(e['employee_id']))}**" + (f" ({context})" if context else "")
+    values = f", {md(e['from'])} → {md(e['to'])}" if kind in CHANGES else ""
+    evidence = " (cites evidence)" if e.get("cites_evidence") else ""
+    said = ctx.text(e.get("reason")) if e.get("reason") else ""
+    label = "Note" if kind == "note" else "Reason"
     return (
-        f"- {md(c['when'])}: **{md(ctx.label(c['employee_id']))}**"
-        + (f" ({context})" if context else "")
-        + f", {md(c['from'])} → {md(c['to'])}, by {md(c['author'])}{evidence}. Reason: {md(ctx.text(c['reason']))}"
+        f"- {md(e['when'])}: {md(what)}{about}{values}, by {md(e['author'])}{evidence}."
+        + (f" {label}: {md(said)}" if said else "")
     )
 
 
