@@ -137,3 +137,26 @@ def test_calib_cut_writes_one_managers_explorer_and_nobody_else(tmp_path):
     assert (out / "voila-template" / "voila" / "templates" / "calib" / "index.html.j2").is_file()
     assert all(oct(p.stat().st_mode & 0o077) == "0o0" for p in out.rglob("*")), "readable by others"
     assert os.stat(out).st_mode & 0o077 == 0
+
+
+def test_calib_cut_with_a_session_holds_the_sessions_ratings(tmp_path):
+    from calib.apps.explorer import model, snapshot
+    from calib.inputs.config import load_config
+    from calib.sessions import open_session
+
+    store = tmp_path / "sessions.sqlite"
+    with open_session(load_config(SAMPLE), "q3", store=store, by="fran") as session:
+        session.set_rating("E0025", "Far exceeds", reason="the tracing rollout", by="fran")
+    command = [sys.executable, "-m", "calib.cli", "cut", str(SAMPLE), "--manager", "E0049", "--cache", str(tmp_path / "c")]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "omar"), "--session", "q3", "--store", str(store)],
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    assert "with session q3's ratings" in done.stdout
+    ratings = model.team_ratings(snapshot.load_scoped(tmp_path / "omar" / "snapshot")).set_index("employee_id")
+    assert ratings.at["E0025", "2026-H1"].startswith("Far exceeds")
+    refused = subprocess.run(
+        [*command, "--out", str(tmp_path / "x"), "--store", str(store)], capture_output=True, text=True, timeout=600
+    )
+    assert refused.returncode == 1 and refused.stderr.strip() == "error: --store names where a session is kept: give --session too"
+    assert not (tmp_path / "x").exists()

@@ -244,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     cut.add_argument("--manager", required=True, help="the manager's employee_id: the folder holds only their people")
     cut.add_argument("--out", required=True, help="the folder to write (the explorer's snapshot, notebook, template)")
     cut.add_argument("--cache", default="reports/.cache", help="where cuts are cached between runs")
+    cut.add_argument("--session", help="put this calibration session's ratings in the cut")
+    cut.add_argument("--store", help="where the session is kept (default: the config's sessions.store)")
     cut.set_defaults(run=_cut)
 
     audit = commands.add_parser("audit", help="who signed in to the hub, whose server started and stopped, when")

@@ -155,7 +155,14 @@ def warm(settings: HubSettings, log=print) -> None:
         ensure_analysis(settings.config, settings.cache, log=log)
     for entry in users.users.values():
         if entry.role == "manager" and entry.employee_id:
-            prepare(settings.config, entry.employee_id, settings.cache, log=lambda *_: None)
+            prepare(
+                settings.config,
+                entry.employee_id,
+                settings.cache,
+                log=lambda *_: None,
+                session=settings.session,
+                store=settings.store,
+            )
     enable_offline_charts(settings.cache / "assets")  # the chart bundle, built once
 
 
@@ -234,6 +241,11 @@ def cli_cut(args: argparse.Namespace) -> int:
 
     os.umask(0o077)
     out = Path(args.out).resolve()
-    workspace = write_cut(Path(args.config).resolve(), args.manager, out, Path(args.cache).resolve())
-    print(f"Wrote {args.manager}'s cut to {out}: serve it with python -m calib.hub.singleuser {workspace.notebook}")
+    if args.store and not args.session:
+        raise UsageError("--store names where a session is kept: give --session too")
+    workspace = write_cut(
+        Path(args.config).resolve(), args.manager, out, Path(args.cache).resolve(), args.session, args.store
+    )
+    shown = f" with session {args.session}'s ratings" if args.session else ""
+    print(f"Wrote {args.manager}'s cut{shown} to {out}: serve it with python -m calib.hub.singleuser {workspace.notebook}")
     return 0

@@ -108,22 +108,27 @@ def prepare_manager(settings: HubSettings, who: Identity) -> Workspace:
     """The manager's folder: their cut, the explorer notebook, template and chart bundle, theirs alone."""
     owner = account(who.name)
     folder = private_folder(settings.state / USERS_DIR, who.name, owner)
-    workspace = write_cut(settings.config, str(who.employee_id), folder, settings.cache)
+    workspace = write_cut(
+        settings.config, str(who.employee_id), folder, settings.cache, session=settings.session, store=settings.store
+    )
     hand_over(folder, owner)
     return workspace
 
 
-def write_cut(config: Path, employee_id: str, folder: Path, cache: Path) -> Workspace:
+def write_cut(
+    config: Path, employee_id: str, folder: Path, cache: Path, session: str | None = None, store: str | None = None
+) -> Workspace:
     """Write one manager's explorer into `folder`: their cut, the served notebook, the template, the charts' bundle.
 
     What `calib cut` writes for an init container (see the README's production notes), and what
-    the hub writes before a manager's server starts.
+    the hub writes before a manager's server starts. With `session`, the cut holds that calibration
+    session's ratings as they stand now (a new event in the log makes a new cut at the next start).
     """
     from calib.apps.explorer.serve import SNAPSHOT, prepare, write_served_notebook
     from calib.apps.offline import bundle_file, enable_offline_charts
     from calib.apps.voila import write_template
 
-    cut = prepare(config, employee_id, cache, log=lambda *_: None)
+    cut = prepare(config, employee_id, cache, log=lambda *_: None, session=session, store=store)
     folder.mkdir(parents=True, exist_ok=True)
     replace_tree(cut / SNAPSHOT, folder / SNAPSHOT)
     bundles = cache / "assets"
