@@ -185,6 +185,21 @@ def findings_html(findings: pd.DataFrame, text: Callable[[str], object], blind: 
     return Safe(f'<ul class="calib-findings">{items(findings.head(limit))}</ul>{tail}')
 
 
+def deploys(days_per_week: object) -> str:
+    """Deployment days per week as people say it: "every day", "3 days a week", "less than weekly"."""
+    try:
+        days = float(days_per_week)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+    if pd.isna(days):
+        return "–"
+    if days >= 5:
+        return "every day"
+    if days >= 1:
+        return f"{days:g} day{'s' if days != 1 else ''} a week"
+    return "less than weekly"
+
+
 def duration(hours: object) -> str:
     """A duration as people say it: "25 min", "3.2 h", "4.5 days", "36 days" (a dash when missing)."""
     try:

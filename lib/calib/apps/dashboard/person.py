@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from calib.apps.dashboard.filters import Filters
-from calib.apps.dashboard.html import duration, esc, findings_html, html_table, link, pct
+from calib.apps.dashboard.html import deploys, duration, esc, findings_html, html_table, link, pct
 from calib.apps.dashboard.layout import WIDE, View, bolder, projector
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import allowed_team_metrics
@@ -142,7 +142,7 @@ def _team_context_html(sources: Sources, filters: Filters, team: str) -> str:
     policy = sources.config.metric_policy
     items = [("delivery level", r.get("delivery_level"))]
     shown = {
-        "deploy_days_per_week": ("deploy days a week", lambda v: f"{v:g}"),
+        "deploy_days_per_week": ("deploys", deploys),
         "lead_time_hours": ("median lead time", duration),
         "change_failure_rate": ("change failure rate", pct),
         "time_to_restore_hours": ("median time to restore", duration),

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from calib.apps.dashboard.filters import Filters, isin
-from calib.apps.dashboard.html import Safe, duration, esc, html_table, integer, pct
+from calib.apps.dashboard.html import Safe, deploys, duration, esc, html_table, integer, pct
 from calib.apps.dashboard.layout import WIDE, View, bolder, limit_rows, paginate, stack
 from calib.apps.dashboard.sources import Sources
 from calib.apps.dashboard.summaries import allowed_team_metrics
@@ -134,21 +134,6 @@ METRIC_LEVELS = {
     "change_failure_rate": "change_failure_rate_level",
     "time_to_restore_hours": "time_to_restore_level",
 }
-
-
-def deploys(days_per_week: object) -> str:
-    """Deployment days per week as people say it: "every day", "3 days a week", "less than weekly"."""
-    try:
-        days = float(days_per_week)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "–"
-    if pd.isna(days):
-        return "–"
-    if days >= 5:
-        return "every day"
-    if days >= 1:
-        return f"{days:g} day{'s' if days != 1 else ''} a week"
-    return "less than weekly"
 
 
 def metric_cell(column: str, row: dict) -> Safe:
