@@ -306,7 +306,7 @@ def test_a_forbidden_team_metric_is_never_shown(sources, base):
     packet = d.person(strict, base, "E0047").html
     assert "median lead time" not in packet and "review latency" not in packet and "<th>deploys</th>" in packet
     table = next(t for t in packet.split("<table")[1:] if "<th>deploys</th>" in t)
-    cells = dict(zip(re.findall(r"<th>(.*?)</th>", table), re.findall(r"<td>(.*?)</td>", table)))
+    cells = dict(zip(re.findall(r"<th>(.*?)</th>", table), re.findall(r"<td>(.*?)</td>", table), strict=True))
     deploys = cells["deploys"]
     assert re.fullmatch(r"every day|\d+(\.\d+)? days? a week|less than weekly", deploys), deploys  # never a bare 0.4
 

@@ -302,7 +302,8 @@ def record_a_change(browser, hub, name: str, reason: str) -> None:
     page.locator(".calib-rating select").select_option(label=options[0])
     page.locator(".calib-reason textarea").fill(reason)
     page.locator("button.calib-record").click()
-    wait_until(lambda: "Recorded" in page.inner_text(".calib-status"), 120, "the change to be recorded")
+    status = page.locator(".calib-status").first
+    wait_until(lambda: ": recorded rating " in status.inner_text(), 120, "the change to be recorded")
 
 
 def test_two_facilitators_record_changes_under_their_signed_in_names(hub, sessions):

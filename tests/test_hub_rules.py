@@ -139,6 +139,20 @@ def test_calib_cut_writes_one_managers_explorer_and_nobody_else(tmp_path):
     assert os.stat(out).st_mode & 0o077 == 0
 
 
+def test_the_hubs_session_reaches_managers_once_the_meeting_created_it(tmp_path):
+    from calib.hub.workspace import started_session
+    from calib.inputs.config import load_config
+    from calib.sessions import open_session
+
+    store = tmp_path / "sessions.sqlite"
+    settings = HubSettings(SAMPLE, tmp_path / "u.yml", tmp_path, session="q3", store=str(store))
+    open_session(load_config(SAMPLE), "q3", store=store, by="calib hub").close()  # as calib hub opens it
+    assert started_session(settings) is None  # no change yet: managers see the reviews, where it starts
+    with open_session(load_config(SAMPLE), "q3", store=store, by="fran") as session:
+        session.set_rating("E0025", "Far exceeds", reason="the tracing rollout", by="fran")
+    assert started_session(settings) == "q3"
+    assert started_session(HubSettings(SAMPLE, tmp_path / "u.yml", tmp_path, store=str(store))) is None
+
 def test_calib_cut_with_a_session_holds_the_sessions_ratings(tmp_path):
     from calib.apps.explorer import model, snapshot
     from calib.inputs.config import load_config
@@ -147,7 +161,8 @@ def test_calib_cut_with_a_session_holds_the_sessions_ratings(tmp_path):
     store = tmp_path / "sessions.sqlite"
     with open_session(load_config(SAMPLE), "q3", store=store, by="fran") as session:
         session.set_rating("E0025", "Far exceeds", reason="the tracing rollout", by="fran")
-    command = [sys.executable, "-m", "calib.cli", "cut", str(SAMPLE), "--manager", "E0049", "--cache", str(tmp_path / "c")]
+    command = [sys.executable, "-m", "calib.cli", "cut", str(SAMPLE), "--manager", "E0049",
+               "--cache", str(tmp_path / "c")]
     done = subprocess.run(
         [*command, "--out", str(tmp_path / "omar"), "--session", "q3", "--store", str(store)],
         capture_output=True, text=True, check=True, timeout=600,
@@ -158,5 +173,6 @@ def test_calib_cut_with_a_session_holds_the_sessions_ratings(tmp_path):
     refused = subprocess.run(
         [*command, "--out", str(tmp_path / "x"), "--store", str(store)], capture_output=True, text=True, timeout=600
     )
-    assert refused.returncode == 1 and refused.stderr.strip() == "error: --store names where a session is kept: give --session too"
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: --store names where a session is kept: give --session too"
     assert not (tmp_path / "x").exists()

@@ -149,10 +149,12 @@ def warm(settings: HubSettings, log=print) -> None:
     from calib.apps.offline import enable_offline_charts
     from calib.apps.serve import ensure_analysis
     from calib.hub.auth import users_file
+    from calib.hub.workspace import started_session
 
     users = users_file(settings)
     if settings.session or any(e.role == "facilitator" for e in users.users.values()):
         ensure_analysis(settings.config, settings.cache, log=log)
+    session = started_session(settings)
     for entry in users.users.values():
         if entry.role == "manager" and entry.employee_id:
             prepare(
@@ -160,7 +162,7 @@ def warm(settings: HubSettings, log=print) -> None:
                 entry.employee_id,
                 settings.cache,
                 log=lambda *_: None,
-                session=settings.session,
+                session=session,
                 store=settings.store,
             )
     enable_offline_charts(settings.cache / "assets")  # the chart bundle, built once
@@ -247,5 +249,6 @@ def cli_cut(args: argparse.Namespace) -> int:
         Path(args.config).resolve(), args.manager, out, Path(args.cache).resolve(), args.session, args.store
     )
     shown = f" with session {args.session}'s ratings" if args.session else ""
-    print(f"Wrote {args.manager}'s cut{shown} to {out}: serve it with python -m calib.hub.singleuser {workspace.notebook}")
+    serve = f"python -m calib.hub.singleuser {workspace.notebook}"
+    print(f"Wrote {args.manager}'s cut{shown} to {out}: serve it with {serve}")
     return 0

@@ -108,11 +108,26 @@ def prepare_manager(settings: HubSettings, who: Identity) -> Workspace:
     """The manager's folder: their cut, the explorer notebook, template and chart bundle, theirs alone."""
     owner = account(who.name)
     folder = private_folder(settings.state / USERS_DIR, who.name, owner)
-    workspace = write_cut(
-        settings.config, str(who.employee_id), folder, settings.cache, session=settings.session, store=settings.store
-    )
+    session = started_session(settings)
+    workspace = write_cut(settings.config, str(who.employee_id), folder, settings.cache, session, settings.store)
     hand_over(folder, owner)
     return workspace
+
+
+def started_session(settings: HubSettings) -> str | None:
+    """The hub's `--session` once the meeting has created it (with its first change), else None.
+
+    Until then managers see the reviews' ratings, which is where the session starts.
+    """
+    if not settings.session:
+        return None
+    from calib.inputs.config import load_config
+    from calib.sessions.engine import resolve_store
+    from calib.sessions.store import SessionStore
+
+    config = load_config(settings.config)
+    with SessionStore(resolve_store(config, settings.store)) as opened:
+        return settings.session if opened.find(config.cycle, settings.session) is not None else None
 
 
 def write_cut(

@@ -115,14 +115,14 @@ class Meeting:
         self.potential.add_class("calib-potential")
         self.reason = w.Textarea(
             placeholder="Why (required): name the evidence item (its title or link) or the criterion you relied on",
-            layout=w.Layout(width="100%", height="64px"),
+            layout=w.Layout(width="100%", height="64px", margin="2px 0"),  # no side margin: 100% means the box
         )
         self.reason.add_class("calib-reason")
         self.record = self._button(w, "Record change", "calib-record", "primary")
         self.flag = self._button(w, "Flag for discussion", "calib-flag")
         self.discussed = self._button(w, "Mark discussed", "calib-discussed")
         self.undo = self._button(w, "Undo last change…", "calib-undo")
-        self.undo_reason = w.Text(placeholder="Why undo (required)", layout=w.Layout(width="100%"))
+        self.undo_reason = w.Text(placeholder="Why undo (required)", layout=w.Layout(width="100%", margin="2px 0"))
         self.undo_reason.add_class("calib-undo-reason")
         self.undo_what = w.HTML()
         self.undo_confirm = self._button(w, "Undo it", "calib-undo-confirm", "warning")
