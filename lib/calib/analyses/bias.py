@@ -64,17 +64,12 @@ from statsmodels.stats.contingency_tables import Table2x2
 
 from calib.analyses.findings import Finding
 from calib.analyses.multiple import holm
+from calib.analyses.outcomes import ADVERSE_WHEN_SELECTED, OUTCOME_PHRASES
 from calib.analyses.wording import chance, how_often, p_value
 from calib.privacy import suppression
 
 FOUR_FIFTHS = 0.8  # shown as the findings' threshold; the rule itself is decided by below_four_fifths
 MISSING_GROUP = "(not recorded)"
-OUTCOME_PHRASES = {  # outcome -> (what a group does, what it never does), said plainly
-    "top_rating": ("get a top rating", "never get a top rating"),
-    "bottom_rating": ("get the bottom rating", "never get the bottom rating"),
-    "promotion_recommended": ("are recommended for promotion", "are never recommended for promotion"),
-}
-ADVERSE_WHEN_SELECTED = frozenset({"bottom_rating"})
 COLUMNS = (
     "attribute outcome group n selected rate reference_group impact_ratio four_fifths_flag fisher_p holm_p "
     "rr_lower rr_upper adjusted_or or_lower or_upper smd suppressed note"

@@ -16,7 +16,8 @@ explorer, calib.apps.explorer.serve):
 - `write_template`: Voila's lab template without its CDN stylesheets: the page fetches nothing
   from the network.
 - `launch`: print the URL with a fresh token and run Voila in this process (`voila_app`: the page
-  handler fixed, the routes the apps do not use removed, the Host guard in front of every route).
+  handler fixed, the routes the apps do not use removed, the Host guard in front of every route,
+  preheated kernels started one at a time: calib.apps.pool).
 """
 
 from __future__ import annotations
@@ -211,9 +212,18 @@ def scrubbed_log(handler) -> None:
 
 
 def voila_app(allowed: frozenset[str] = LOOPBACK_NAMES, headers: Mapping[str, str] | None = None):
-    """Voila's application with the workbench's fixes (see PageHandler and CalibVoila), `headers` on every answer."""
+    """Voila's application with the workbench's fixes (see PageHandler and CalibVoila), `headers` on every answer.
+
+    Its preheated kernels start one at a time (calib.apps.pool): Voila makes its kernel manager
+    through `voila.app.voila_kernel_manager_factory`, wrapped here, in the server's own process.
+    """
+    import voila.app
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
+
+    from calib.apps.pool import one_at_a_time
+
+    voila.app.voila_kernel_manager_factory = one_at_a_time(voila.app.voila_kernel_manager_factory)
 
     class PageHandler(TornadoVoilaHandler):
         """The page, with four fixes.

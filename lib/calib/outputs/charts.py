@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from calib.analyses.bias import ADVERSE_WHEN_SELECTED
+from calib.analyses.outcomes import ADVERSE_WHEN_SELECTED
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 RATING_PALETTES = {  # lowest first; a grey middle on odd scales (see the module docstring)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from calib.analyses.bias import ADVERSE_WHEN_SELECTED
+from calib.analyses.outcomes import ADVERSE_WHEN_SELECTED
 from calib.apps.dashboard.filters import Filters
 from calib.apps.dashboard.html import Safe, esc, html_table, integer, pct
 from calib.apps.dashboard.layout import WIDE, View, stack
