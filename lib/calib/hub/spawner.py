@@ -89,7 +89,26 @@ class CalibSpawner(LocalProcessSpawner):
         audit.record(
             self.settings.private, "server-start", who.name, role=who.role, scope=who.scope, by=self.started_by()
         )
-        return await super().start()
+        address = await super().start()
+        await self.listening(*address)
+        return address
+
+    async def listening(self, host: str, port: int, every: float = 0.05) -> None:
+        """Return once the server accepts connections (or exited, or `http_timeout` passed).
+
+        JupyterHub then finds it up at its first look: it looks again only after growing pauses
+        (0.2 s, 0.4 s, 0.8 s ... with jitter), which cost up to a second and a half of every start.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.http_timeout
+        while loop.time() < deadline and self.proc is not None and self.proc.poll() is None:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                await asyncio.sleep(every)
+                continue
+            writer.close()
+            return
 
     async def stop(self, now: bool = False):
         await super().stop(now=now)
