@@ -62,16 +62,11 @@ def file_problems(settings: HubSettings) -> list[Problem]:
     for what, path in data_files(settings):
         mode = exposed(path)
         if mode is not None:
-            problems.append(
-                Problem(
-                    str(path),
-                    None,
-                    None,
-                    None,
-                    f"{what} readable by the hub's account alone, but other accounts can read it (mode {mode}): "
-                    f"chmod 600 {path}",
-                )
+            expected = (
+                f"{what} readable by the hub's account alone, but other accounts can read it (mode {mode}): "
+                f"chmod 600 {path}"
             )
+            problems.append(Problem(str(path), None, None, None, expected))
     return problems
 
 
@@ -137,38 +132,19 @@ def host_problems(settings: HubSettings, users: UsersFile) -> list[Problem]:
         return []
     problems = []
     if os.geteuid() != 0:
-        problems.append(
-            Problem(
-                "calib hub",
-                None,
-                None,
-                None,
-                "to run as root: managers' and analysts' servers start under their own accounts "
-                "(or see the README's production notes: JupyterHub on Kubernetes, The Littlest JupyterHub)",
-            )
+        expected = (
+            "to run as root: managers' and analysts' servers start under their own accounts "
+            "(or see the README's production notes: JupyterHub on Kubernetes, The Littlest JupyterHub)"
         )
+        problems.append(Problem("calib hub", None, None, None, expected))
     python = Path(settings.user_python)
     if not python.exists():
-        problems.append(
-            Problem(
-                str(python),
-                None,
-                None,
-                None,
-                "a Python every account can run, with calib installed (make hub-env, or --user-python PATH)",
-            )
-        )
+        expected = "a Python every account can run, with calib installed (make hub-env, or --user-python PATH)"
+        problems.append(Problem(str(python), None, None, None, expected))
     else:
         for target in (python, settings.state):
             blocked = enterable(target)
             if blocked is not None:
-                problems.append(
-                    Problem(
-                        str(blocked),
-                        None,
-                        None,
-                        None,
-                        f"a folder other accounts can pass through, on the way to {target}: chmod o+x {blocked}",
-                    )
-                )
+                expected = f"a folder other accounts can pass through, on the way to {target}: chmod o+x {blocked}"
+                problems.append(Problem(str(blocked), None, None, None, expected))
     return problems
